@@ -1,0 +1,230 @@
+/**
+ * Model path resolution and model descriptions (sidecar, manifest by name or sha256, graph
+ * fallback), checked against small models written here and the shared backbones.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { exists, MODEL_PATH, SHARED_DIR } from "./_shared.ts";
+import {
+  BUILTIN_MANIFEST,
+  IMAGENET_NORMALISATION,
+  loadManifestFor,
+  parseManifestEntry,
+  sha256File,
+} from "../src/features/manifest.ts";
+import {
+  DEFAULT_MODEL_FILE,
+  MODEL_ENV,
+  resolveModelPath,
+  resolveModelPathWith,
+} from "../src/features/model_path.ts";
+import {
+  encodeModel,
+  makeFloatTensor,
+  makeModel,
+  makeNode,
+  makeValueInfo,
+  readGraphSignature,
+} from "../src/features/onnx_proto.ts";
+
+const RESNET = MODEL_PATH;
+const VGG = `${SHARED_DIR}/models/vgg19norm-conv1_2.onnx`;
+
+/** A tiny model whose graph lists its weight first among the inputs (IR 3 style). */
+function tinyModel(): Uint8Array {
+  return encodeModel(makeModel({
+    node: [makeNode("Mul", ["img", "w"], ["m"]), makeNode("Relu", ["m"], ["out"])],
+    initializer: [makeFloatTensor("w", [1], new Float32Array([2]))],
+    input: [makeValueInfo("w", [1]), makeValueInfo("img", ["n", 3, "h", "w"])],
+    output: [makeValueInfo("out", ["n", 3, "h", "w"])],
+    valueInfo: [],
+    unknown: [],
+  }));
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("resolveModelPathWith: --model, then env, then the default locations", async () => {
+  await withTempDir(async (dir) => {
+    const [a, b, c] = ["a.onnx", "b.onnx", "c.onnx"].map((f) => `${dir}/${f}`);
+    for (const p of [a, b, c]) await Deno.writeFile(p, new Uint8Array([0]));
+    const missing = `${dir}/missing.onnx`;
+    assert.equal(resolveModelPathWith({ option: a, env: b, defaults: [c] }), a);
+    assert.equal(resolveModelPathWith({ env: b, defaults: [c] }), b);
+    assert.equal(resolveModelPathWith({ defaults: [missing, c] }), c);
+    assert.throws(
+      () => resolveModelPathWith({ option: missing, env: b, defaults: [c] }),
+      new RegExp(`^Error: model file ${missing} not found`),
+    );
+    assert.throws(
+      () => resolveModelPathWith({ env: missing, defaults: [c] }),
+      /model file .*missing\.onnx not found \(from FCA_MODEL\)/,
+    );
+  });
+});
+
+Deno.test("resolveModelPathWith: no model anywhere says how to get one, on one line", () => {
+  assert.throws(() => resolveModelPathWith({ defaults: ["/nonexistent/x.onnx"] }), (e: Error) => {
+    assert.ok(!e.message.includes("\n"));
+    assert.match(e.message, /\/nonexistent\/x\.onnx/);
+    assert.match(e.message, /`deno task model` \(needs internet\)/);
+    assert.match(e.message, /--model PATH or set FCA_MODEL=PATH/);
+    return true;
+  });
+});
+
+Deno.test("resolveModelPath: reads FCA_MODEL; the option wins", async () => {
+  await withTempDir(async (dir) => {
+    const a = `${dir}/a.onnx`, b = `${dir}/b.onnx`;
+    await Deno.writeFile(a, new Uint8Array([0]));
+    await Deno.writeFile(b, new Uint8Array([0]));
+    const saved = Deno.env.get(MODEL_ENV);
+    try {
+      Deno.env.set(MODEL_ENV, b);
+      assert.equal(resolveModelPath(), b);
+      assert.equal(resolveModelPath(a), a);
+      Deno.env.set(MODEL_ENV, `${dir}/nope.onnx`);
+      assert.throws(() => resolveModelPath(), /model file .*nope\.onnx not found/);
+    } finally {
+      if (saved === undefined) Deno.env.delete(MODEL_ENV);
+      else Deno.env.set(MODEL_ENV, saved);
+    }
+  });
+});
+
+Deno.test("resolveModelPath: the default is models/ in the project, whatever the cwd", () => {
+  const saved = Deno.env.get(MODEL_ENV);
+  const cwd = Deno.cwd();
+  const project = new URL("../models/", import.meta.url).pathname;
+  try {
+    Deno.env.delete(MODEL_ENV);
+    Deno.chdir("/");
+    try {
+      assert.equal(resolveModelPath(), `${project}${DEFAULT_MODEL_FILE}`);
+    } catch (e) {
+      // No model built here: the error names that location.
+      assert.match((e as Error).message, new RegExp(`${project}${DEFAULT_MODEL_FILE}`));
+      assert.match((e as Error).message, /deno task model/);
+    }
+  } finally {
+    Deno.chdir(cwd);
+    if (saved !== undefined) Deno.env.set(MODEL_ENV, saved);
+  }
+});
+
+Deno.test("graph fallback: first real input, first output, ImageNet, inferred", async () => {
+  await withTempDir(async (dir) => {
+    const p = `${dir}/tiny.onnx`;
+    await Deno.writeFile(p, tinyModel());
+    const sig = await readGraphSignature(p);
+    assert.deepEqual(sig.inputs.map((v) => v.name), ["w", "img"]);
+    assert.deepEqual([...sig.initializerNames], ["w"]);
+    const m = await loadManifestFor(p);
+    assert.equal(m.origin, "graph");
+    assert.equal(m.inferred, true);
+    assert.equal(m.input, "img");
+    assert.equal(m.output, "out");
+    assert.equal(m.stride, undefined);
+    assert.equal(m.channels, undefined);
+    assert.deepEqual(m.normalisation, IMAGENET_NORMALISATION);
+    assert.equal(m.file, "tiny.onnx");
+  });
+});
+
+Deno.test("sidecar <model>.json wins and is checked against the graph", async () => {
+  await withTempDir(async (dir) => {
+    const p = `${dir}/tiny.onnx`;
+    await Deno.writeFile(p, tinyModel());
+    const entry = {
+      input: "img",
+      output: "out",
+      stride: 1,
+      channels: 3,
+      normalisation: { mean: [0, 0, 0], std: [1, 1, 1] },
+    };
+    await Deno.writeTextFile(`${p}.json`, JSON.stringify(entry));
+    const m = await loadManifestFor(p);
+    assert.equal(m.origin, "sidecar");
+    assert.equal(m.stride, 1);
+    assert.equal(m.channels, 3);
+    assert.equal(m.inferred, undefined);
+    assert.deepEqual(m.normalisation.std, [1, 1, 1]);
+
+    // A different file (so no cache hit) whose sidecar names a missing input.
+    const q = `${dir}/tiny2.onnx`;
+    await Deno.writeFile(q, tinyModel());
+    await Deno.writeTextFile(`${dir}/tiny2.json`, JSON.stringify({ ...entry, input: "foo" }));
+    await assert.rejects(loadManifestFor(q), (e: Error) => {
+      assert.equal(e.message, `model ${q}: input 'foo' not found in graph (inputs: img)`);
+      return true;
+    });
+    await Deno.writeTextFile(`${dir}/tiny2.json`, JSON.stringify({ ...entry, stride: 0 }));
+    await assert.rejects(
+      loadManifestFor(q),
+      /sidecar .*tiny2\.json: 'stride' must be a positive integer/,
+    );
+  });
+});
+
+Deno.test("manifest entries are well formed and list both backbones", () => {
+  const files = BUILTIN_MANIFEST.map((m) => m.file);
+  assert.deepEqual(files, ["resnet50v2-stage2.onnx", "vgg19norm-conv1_2.onnx"]);
+  for (const m of BUILTIN_MANIFEST) {
+    assert.ok(!m.inferred && m.sha256 && m.licence && m.source, m.file);
+  }
+  assert.throws(
+    () => parseManifestEntry({ file: "x", input: "a", output: "b" }, "x"),
+    /^Error: x: 'normalisation' \{mean, std\} is required$/,
+  );
+  assert.throws(
+    () =>
+      parseManifestEntry({
+        file: "x",
+        input: "a",
+        output: "b",
+        normalisation: { mean: [0, 0, 0], std: [1, 0, 1] },
+      }, "x"),
+    /'normalisation.std' must be 3 positive numbers/,
+  );
+});
+
+Deno.test({
+  name: "shared models: manifest sha256, names and lookup by name and by sha256",
+  ignore: !exists(RESNET) || !exists(VGG),
+  fn: async () => {
+    for (
+      const [path, file] of [[RESNET, "resnet50v2-stage2.onnx"], [VGG, "vgg19norm-conv1_2.onnx"]]
+    ) {
+      const entry = BUILTIN_MANIFEST.find((m) => m.file === file)!;
+      const whole = createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+      assert.equal(await sha256File(path), whole);
+      assert.equal(entry.sha256, whole, `${file} sha256`);
+      const sig = await readGraphSignature(path);
+      assert.deepEqual(sig.inputs.map((v) => v.name), [entry.input]);
+      assert.deepEqual(sig.outputs.map((v) => v.name), [entry.output]);
+    }
+    const vgg = await loadManifestFor(VGG);
+    assert.equal(vgg.origin, "manifest");
+    assert.equal(vgg.stride, 1);
+    assert.equal(vgg.channels, 64);
+    assert.deepEqual(vgg.normalisation.mean, [0, 0, 0]);
+
+    await withTempDir(async (dir) => {
+      const renamed = `${dir}/my-backbone.onnx`;
+      await Deno.copyFile(RESNET, renamed);
+      const m = await loadManifestFor(renamed);
+      assert.equal(m.origin, "manifest");
+      assert.equal(m.file, "resnet50v2-stage2.onnx");
+      assert.equal(m.stride, 8);
+      assert.equal(m.channels, 512);
+      assert.deepEqual(m.normalisation, IMAGENET_NORMALISATION);
+    });
+  },
+});
