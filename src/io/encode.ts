@@ -1,0 +1,34 @@
+/**
+ * PNG encoding (8-bit) for heatmaps, overlays and masks.
+ * @module
+ */
+
+import { encode } from "fast-png";
+
+/**
+ * Encode interleaved 8-bit pixels as a PNG.
+ * @param pixels row-major, `width * height * channels` bytes (gray, RGB or RGBA)
+ * @throws Error when the buffer size does not match the dimensions.
+ */
+export function encodePng(
+  width: number,
+  height: number,
+  pixels: Uint8Array,
+  channels: 1 | 3 | 4,
+): Uint8Array<ArrayBuffer> {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`encodePng: invalid size ${width}x${height}`);
+  }
+  if (channels !== 1 && channels !== 3 && channels !== 4) {
+    throw new Error(`encodePng: unsupported channel count ${channels} (1, 3 or 4)`);
+  }
+  if (pixels.length !== width * height * channels) {
+    throw new Error(
+      `encodePng: ${pixels.length} bytes given for ${width}x${height}x${channels} ` +
+        `(${width * height * channels} expected)`,
+    );
+  }
+  const png = encode({ width, height, data: pixels, channels, depth: 8 });
+  // Copy onto a fresh ArrayBuffer so callers get an exact-length, ArrayBuffer-backed array.
+  return new Uint8Array(png);
+}
