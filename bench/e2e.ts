@@ -1,0 +1,107 @@
+/**
+ * End-to-end benchmark: per-stage and total milliseconds (warm, median of --runs) for each
+ * backend at several sizes, on a given image (resized) or a generated texture; prints the machine
+ * and the adapter. `deno task e2e [--image PATH] [--sizes 256,512,1024] [--backends cpu,webgpu]
+ * [--runs 3] [--cold]`.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Detector } from "../src/pipeline/detector.ts";
+import { readImage } from "../src/io/decode.ts";
+import { resizeImage } from "../src/io/resize.ts";
+import { syntheticTexture } from "../src/io/synthetic.ts";
+import { outputPaths, writeOutputs } from "../src/pipeline/outputs.ts";
+import type { RgbImage } from "../src/io/types.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    image: { type: "string" },
+    sizes: { type: "string", default: "256,512,1024" },
+    backends: { type: "string", default: "cpu,webgpu" },
+    runs: { type: "string", default: "3" },
+    model: { type: "string" },
+    cold: { type: "boolean", default: false },
+  },
+});
+const sizes = values.sizes!.split(",").map(Number);
+const runs = Number(values.runs);
+const source = values.image ? await readImage(values.image) : undefined;
+const tmp = await Deno.makeTempDir({ prefix: "fca-e2e-" });
+
+console.log(`machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`);
+for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
+  let detector: Detector;
+  try {
+    detector = await Detector.create({ backend, model: values.model });
+  } catch (err) {
+    console.log(`\n${backend}: unavailable (${(err as Error).message})`);
+    continue;
+  }
+  console.log(`\nbackend ${backend}: ${detector.adapter}`);
+  const rows: string[][] = [];
+  let stages: string[] = [];
+  for (const size of sizes) {
+    const image: RgbImage = source
+      ? resizeImage(source, size, size)
+      : syntheticTexture(size, { seed: 1, defect: true }).image;
+    const samples: Record<string, number>[] = [];
+    for (let r = 0; r <= runs; r++) {
+      const t0 = performance.now();
+      const det = await detector.detect(image);
+      const t1 = performance.now();
+      await writeOutputs(det, image, outputPaths(`${tmp}/bench.png`));
+      const ms = { ...det.timings, write: performance.now() - t1, total: performance.now() - t0 };
+      if (r > 0) samples.push(ms); // r = 0 warms up
+    }
+    stages = Object.keys(samples[0]);
+    const med = (k: string) => median(samples.map((s) => s[k] ?? 0));
+    const mpix = (size * size) / 1e6;
+    rows.push([
+      `${size}²`,
+      ...stages.map((k) => med(k).toFixed(1)),
+      (med("total") / mpix).toFixed(0),
+    ]);
+  }
+  printTable(["size", ...stages.map((s) => `${s} ms`), "ms/MP"], rows);
+  await detector.dispose();
+}
+
+if (values.cold) {
+  const size = sizes.includes(512) ? 512 : sizes[0];
+  const path = `${tmp}/cold.png`;
+  const img = source ? resizeImage(source, size, size) : syntheticTexture(size, { seed: 1 }).image;
+  const { encodePng } = await import("../src/io/encode.ts");
+  const n = size * size, rgb = new Uint8Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) rgb[3 * i + c] = img.data[c * n + i] * 255;
+  await Deno.writeFile(path, encodePng(size, size, rgb, 3));
+  const t0 = performance.now();
+  const p = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../mod.ts", import.meta.url).pathname, path, "--backend", "cpu"],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  console.log(`\ncold run (new process, cpu, ${size}²): ${(performance.now() - t0).toFixed(0)} ms, exit ${p.code}`);
+}
+await Deno.remove(tmp, { recursive: true });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => "| " + cells.map((c, i) => c.padStart(widths[i])).join(" | ") + " |";
+  console.log(line(head));
+  console.log("|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|");
+  for (const r of rows) console.log(line(r));
+}
+
+function cpuModel(): string {
+  try {
+    return /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "cpu";
+  } catch {
+    return "cpu";
+  }
+}

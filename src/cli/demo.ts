@@ -1,0 +1,63 @@
+/**
+ * `fca demo`: generate a procedural texture with a synthetic defect and localise it, so a
+ * newcomer sees a result with one command and no data.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { syntheticTexture } from "../io/synthetic.ts";
+import { encodePng } from "../io/encode.ts";
+import { readImage } from "../io/decode.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { runDetect } from "./detect.ts";
+import { PIPELINE_FLAGS } from "./options.ts";
+
+/** Run the demo; resolves to the exit code. */
+export async function runDemo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ...PIPELINE_FLAGS, out: { type: "string" }, "image-size": { type: "string" } },
+    allowPositionals: false,
+  });
+  const out = values.out ?? "out/demo";
+  const size = Number(values["image-size"] ?? 512);
+  await Deno.mkdir(out, { recursive: true });
+  const { image } = syntheticTexture(size, { seed: 7, defect: true });
+  const n = size * size, rgb = new Uint8Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(image.data[c * n + i] * 255);
+  }
+  const path = `${out}/texture.png`;
+  await writeFileAtomic(path, encodePng(size, size, rgb, 3));
+  console.error(`demo: generated ${path} (${size}x${size} procedural texture with a defect)`);
+  // Pipeline flags pass through; --out and --image-size are the demo's own.
+  const rest = argv.filter((a, i) =>
+    !/^--(out|image-size)(=|$)/.test(a) && !/^--(out|image-size)$/.test(argv[i - 1] ?? "")
+  );
+  const code = await runDetect([path, "--out", out, ...rest]);
+  if (code !== 0) return code;
+  const panel = `${out}/panel.png`;
+  await writeFileAtomic(panel, await sideBySide([path, `${out}/texture.anomaly.png`, `${out}/texture.overlay.png`]));
+  console.error(`demo: see ${out}/texture.anomaly.png, ${out}/texture.overlay.png and ${panel}`);
+  return 0;
+}
+
+/** The PNGs at `paths` (same height) side by side with a 8-pixel white gap, as one RGB PNG. */
+async function sideBySide(paths: string[]): Promise<Uint8Array> {
+  const images = await Promise.all(paths.map(readImage));
+  const gap = 8, h = images[0].height;
+  const w = images.reduce((s, im) => s + im.width, 0) + gap * (images.length - 1);
+  const rgb = new Uint8Array(3 * w * h).fill(255);
+  let x0 = 0;
+  for (const im of images) {
+    const n = im.width * im.height;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < im.width; x++) {
+        for (let c = 0; c < 3; c++) {
+          rgb[3 * (y * w + x0 + x) + c] = Math.round(im.data[c * n + y * im.width + x] * 255);
+        }
+      }
+    }
+    x0 += im.width + gap;
+  }
+  return encodePng(w, h, rgb, 3);
+}

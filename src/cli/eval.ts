@@ -1,0 +1,161 @@
+/**
+ * `fca eval DATASET_ROOT [options]`: evaluate the detector on a dataset in MVTec AD layout with
+ * the paper's metrics; writes metrics.json and plots to --out and prints a Markdown table.
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Detector } from "../pipeline/detector.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { evaluateDataset } from "../eval/harness.ts";
+import { type ImageList, readImageList } from "../eval/dataset.ts";
+import { ProgressBar } from "../eval/progress.ts";
+import { markdownTable, writeReport } from "../eval/report.ts";
+import { listDataset } from "../eval/dataset.ts";
+import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
+
+/** Help text of the eval command. */
+export const EVAL_HELP = `Usage: fca eval DATASET_ROOT [options]
+Evaluates on <root>/<category>/test/<defect>/<id>.png with masks in
+<root>/<category>/ground_truth/<defect>/<id>_mask.png (MVTec AD layout; good/ has none).
+Metrics as the official MVTec AD evaluation computes them: AU-PRO up to FPR 0.3 (normalised),
+pixel AUROC, max pixel F1, image AUROC (score = max of the map).
+
+Options:
+  --categories a,b   only these categories (default: all)
+  --crop N           remove N pixels at each border before scoring (default 0; the paper uses 8)
+  --eval-size N      score maps and masks resized to NxN (masks: any value > 0 is defect)
+  --list FILE        only the images of a JSON list (e.g. ../shared/anchors/<set>_subset.json)
+  --out DIR          metrics.json, plots/ and maps/ go here (default ./eval-out)
+  --save-maps        save maps as DIR/maps/<cat>/<defect>/<id>.npy; a rerun reuses them
+${PIPELINE_HELP}
+  --help             show this help`;
+
+/** Run the eval command; resolves to the exit code. */
+export async function runEval(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      ...PIPELINE_FLAGS,
+      categories: { type: "string" },
+      crop: { type: "string" },
+      "eval-size": { type: "string" },
+      list: { type: "string" },
+      out: { type: "string" },
+      "save-maps": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    console.log(EVAL_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `eval takes exactly one DATASET_ROOT, got ${positionals.length} (see eval --help)`,
+    );
+  }
+  const root = positionals[0].replace(/[\\/]+$/, "") || positionals[0];
+  const crop = intFlag(values.crop, "crop", 0, 0);
+  const evalSize = values["eval-size"] === undefined
+    ? undefined
+    : intFlag(values["eval-size"], "eval-size", 0, 1);
+  const categories = values.categories?.split(",").map((s) => s.trim()).filter((s) => s.length);
+  const outDir = values.out ?? "./eval-out";
+  const saveMaps = values["save-maps"] ?? false;
+  const options = toDetectorOptions(values);
+  let list: ImageList | undefined;
+  if (values.list !== undefined) list = await readImageList(values.list);
+  try {
+    await Deno.mkdir(outDir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--out ${outDir}: cannot create the folder (${(e as Error).message})`);
+  }
+
+  const settings = {
+    categories: categories ?? null,
+    crop,
+    eval_size: evalSize ?? null,
+    list: values.list ?? null,
+    params: options.params,
+    size: options.size,
+    model: options.model ?? null,
+    backend: options.backend,
+  };
+  if (saveMaps) await checkSavedMapSettings(outDir, settings);
+
+  const total = [...(await listDataset(root, { categories, list })).values()]
+    .reduce((a, v) => a + v.length, 0);
+  const progress = new ProgressBar(total);
+  let detector: Detector | null = null;
+  try {
+    const report = await evaluateDataset(
+      root,
+      async () => (detector = await Detector.create(options)),
+      {
+        categories,
+        list,
+        crop,
+        evalSize,
+        outDir,
+        saveMaps,
+        progress,
+      },
+    );
+    const d = detector as Detector | null;
+    const files = await writeReport(outDir, report, {
+      dataset: root,
+      command: ["fca", "eval", ...argv].join(" "),
+      settings,
+      backend: d?.backend,
+      adapter: d?.adapter,
+      modelSha256: d?.modelSha256,
+    });
+    console.log(markdownTable(report));
+    console.log(
+      `\n${report.images} images in ${
+        report.seconds.toFixed(1)
+      } s; wrote ${files.length} files to ${outDir}`,
+    );
+  } finally {
+    if (detector) await (detector as Detector).dispose();
+  }
+  return 0;
+}
+
+function intFlag(raw: string | undefined, name: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(v) || v < min) {
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
+  }
+  return v;
+}
+
+/** Saved maps are reused only with the settings that produced them. */
+async function checkSavedMapSettings(outDir: string, settings: Record<string, unknown>) {
+  const path = `${outDir}/maps/settings.json`;
+  const mine = JSON.stringify({
+    params: settings.params,
+    size: settings.size,
+    model: settings.model,
+  });
+  let theirs: string | null = null;
+  try {
+    theirs = JSON.stringify(JSON.parse(await Deno.readTextFile(path)));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new Error(`${path}: unreadable (${(e as Error).message})`);
+    }
+  }
+  if (theirs !== null && theirs !== mine) {
+    throw new UsageError(
+      `${path}: saved maps were made with other settings (${theirs}); use another --out`,
+    );
+  }
+  if (theirs === null) {
+    await Deno.mkdir(`${outDir}/maps`, { recursive: true });
+    await writeFileAtomic(path, new TextEncoder().encode(mine + "\n"));
+  }
+}

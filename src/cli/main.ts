@@ -1,0 +1,46 @@
+/**
+ * Command dispatch: `detect` (default), `eval`, `demo`; `--help`, `--version`. Every error is
+ * one line on stderr with a non-zero exit code.
+ * @module
+ */
+import denoConfig from "../../deno.json" with { type: "json" };
+import { DETECT_HELP, oneLine, runDetect } from "./detect.ts";
+import { runDemo } from "./demo.ts";
+import { runEval } from "./eval.ts";
+import { UsageError } from "./options.ts";
+
+/** The package version (from deno.json). */
+export const VERSION: string = denoConfig.version;
+
+const HELP = `fca ${VERSION}: zero-shot texture anomaly localisation (Feature Correspondence Analysis)
+
+Commands:
+  fca IMAGE|DIR... [options]   localise anomalies (same as 'fca detect ...')
+  fca eval DATASET_ROOT [...]  evaluate on an MVTec-layout dataset (fca eval --help)
+  fca demo [options]           run on a generated texture with a synthetic defect
+
+${DETECT_HELP}`;
+
+/** Run the CLI with `argv` (without the program name); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    if (argv.includes("--version")) {
+      console.log(`fca ${VERSION}`);
+      return 0;
+    }
+    const [command, ...rest] = argv;
+    if (command === "eval") return await runEval(rest);
+    if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
+      console.log(HELP);
+      return argv.length === 0 ? 2 : 0;
+    }
+    if (command === "demo") return await runDemo(rest);
+    if (command === "detect") return await runDetect(rest);
+    return await runDetect(argv);
+  } catch (err) {
+    console.error(`error: ${oneLine(err)}`);
+    const usage = err instanceof UsageError ||
+      (err as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
+    return usage ? 2 : 1;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Command-line options shared by `detect` and `eval`: parsing with `node:util` parseArgs and
+ * validation into {@link DetectorOptions}, with one-line errors.
+ * @module
+ */
+import type { DetectorOptions } from "../pipeline/detector.ts";
+import { validateParams } from "../fca/params.ts";
+
+/** parseArgs option descriptors of the pipeline flags. */
+export const PIPELINE_FLAGS = {
+  patch: { type: "string" },
+  "sigma-p": { type: "string" },
+  "sigma-s": { type: "string" },
+  size: { type: "string" },
+  model: { type: "string" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+} as const;
+
+/** Help text of the pipeline flags. */
+export const PIPELINE_HELP = `  --patch T          context patch side, odd (default 9)
+  --sigma-p S        sigma of the patch weights (default 3)
+  --sigma-s S        sigma of the 5x5 blur inside each patch, 0 = off (default 1)
+  --size original|N  resize the input to NxN first (default original; 320 = paper's low-res)
+  --model PATH       ONNX backbone (default: $FCA_MODEL, then models/resnet50v2-stage2.onnx)
+  --backend B        auto|webgpu|cpu (default auto: webgpu on a hardware GPU, else cpu)
+  --threads N        CPU threads (default: all cores, at most 8)`;
+
+/** A usage error: printed as one line, exit code 2. */
+export class UsageError extends Error {}
+
+/** Turn parsed pipeline flag values into validated detector options. */
+export function toDetectorOptions(values: Record<string, unknown>): DetectorOptions {
+  const num = (flag: string, fallback: number): number => {
+    const raw = values[flag];
+    if (raw === undefined) return fallback;
+    const v = Number(raw);
+    if (String(raw).trim() === "" || !Number.isFinite(v)) {
+      throw new UsageError(`--${flag} must be a number, got '${raw}'`);
+    }
+    return v;
+  };
+  const params = {
+    patch: num("patch", 9),
+    sigmaP: num("sigma-p", 3),
+    sigmaS: num("sigma-s", 1),
+  };
+  try {
+    validateParams(params);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  let size: "original" | number = "original";
+  const rawSize = values.size as string | undefined;
+  if (rawSize !== undefined && rawSize !== "original") {
+    size = Number(rawSize);
+    if (!Number.isInteger(size) || size < 8 || size > 16384) {
+      throw new UsageError(`--size must be 'original' or an integer in [8, 16384], got '${rawSize}'`);
+    }
+  }
+  const backend = (values.backend as string | undefined) ?? "auto";
+  if (backend !== "auto" && backend !== "webgpu" && backend !== "cpu") {
+    throw new UsageError(`--backend must be auto, webgpu or cpu, got '${backend}'`);
+  }
+  let threads: number | undefined;
+  if (values.threads !== undefined) {
+    threads = Number(values.threads);
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new UsageError(`--threads must be an integer in [1, 64], got '${values.threads}'`);
+    }
+  }
+  return {
+    params,
+    size,
+    backend,
+    model: values.model as string | undefined,
+    threads,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Outputs of an evaluation run: `metrics.json`, the Markdown table and the per-category PRO and
+ * ROC plots (PNG), all written atomically.
+ * @module
+ */
+import { writeFileAtomic } from "../io/atomic.ts";
+import { encodePng } from "../io/encode.ts";
+import type { CategoryResult, EvalReport } from "./harness.ts";
+import { renderLineChart } from "./plot.ts";
+
+/** Run context recorded next to the metrics. */
+export interface RunInfo {
+  dataset: string;
+  settings: Record<string, unknown>;
+  backend?: string;
+  adapter?: string;
+  modelSha256?: string;
+  command?: string;
+}
+
+/** A metric as a percentage with 2 decimals, or `n/a`. */
+export function pct(v: number | null): string {
+  return v === null ? "n/a" : (100 * v).toFixed(2);
+}
+
+/** The results as a Markdown table (values in %), one row per category plus the mean. */
+export function markdownTable(report: EvalReport, integrationLimit = 0.3): string {
+  const rows = [
+    `| category | images (good) | AU-PRO@${integrationLimit} | pixel AUROC | max F1 | image AUROC |`,
+    "|---|---|---|---|---|---|",
+  ];
+  for (const r of report.categories) {
+    rows.push(
+      `| ${r.category} | ${r.images} (${r.good}) | ${pct(r.auPro)} | ${pct(r.pixelAuroc)} | ${
+        pct(r.maxF1)
+      } | ${pct(r.imageAuroc)} |`,
+    );
+  }
+  const m = report.mean;
+  rows.push(
+    `| **mean** | ${report.images} | ${pct(m.auPro)} | ${pct(m.pixelAuroc)} | ${pct(m.maxF1)} | ${
+      pct(m.imageAuroc)
+    } |`,
+  );
+  return rows.join("\n");
+}
+
+/** The JSON document written to `metrics.json` (metric values as fractions; null = n/a). */
+export function metricsJson(report: EvalReport, info: RunInfo): Record<string, unknown> {
+  const cat = (r: CategoryResult) => ({
+    images: r.images,
+    good: r.good,
+    defective: r.defective,
+    regions: r.regions,
+    ok_pixels: r.okPixels,
+    defect_pixels: r.defectPixels,
+    au_pro: r.auPro,
+    pixel_auroc: r.pixelAuroc,
+    max_f1: r.maxF1,
+    max_f1_threshold: r.maxF1Threshold,
+    image_auroc: r.imageAuroc,
+    reused_maps: r.reusedMaps,
+    metric_passes: r.metricPasses,
+    timings: {
+      detect_s: round(r.detectSeconds),
+      metrics_s: round(r.metricSeconds),
+      stages_ms: Object.fromEntries(Object.entries(r.stageMs).map(([k, v]) => [k, round(v)])),
+    },
+  });
+  return {
+    dataset: info.dataset,
+    command: info.command,
+    settings: info.settings,
+    backend: info.backend ?? null,
+    adapter: info.adapter ?? null,
+    model_sha256: info.modelSha256 ?? null,
+    images: report.images,
+    categories: Object.fromEntries(report.categories.map((r) => [r.category, cat(r)])),
+    mean: {
+      au_pro: report.mean.auPro,
+      pixel_auroc: report.mean.pixelAuroc,
+      max_f1: report.mean.maxF1,
+      image_auroc: report.mean.imageAuroc,
+    },
+    timings: {
+      total_s: round(report.seconds),
+      detect_s: round(report.categories.reduce((a, r) => a + r.detectSeconds, 0)),
+      metrics_s: round(report.categories.reduce((a, r) => a + r.metricSeconds, 0)),
+    },
+  };
+}
+
+/** Write `metrics.json` and `plots/<category>_pro.png` / `_roc.png` under `outDir`; returns the paths. */
+export async function writeReport(
+  outDir: string,
+  report: EvalReport,
+  info: RunInfo,
+  integrationLimit = 0.3,
+): Promise<string[]> {
+  await Deno.mkdir(`${outDir}/plots`, { recursive: true });
+  const written: string[] = [];
+  for (const r of report.categories) {
+    const pro = renderLineChart({
+      title: `${r.category} PRO, AU-PRO@${integrationLimit} = ${pct(r.auPro)}%`,
+      xLabel: "FPR",
+      yLabel: "PRO",
+      xMax: integrationLimit,
+      curve: r.proCurve,
+    });
+    const roc = renderLineChart({
+      title: `${r.category} pixel ROC, AUROC = ${pct(r.pixelAuroc)}%`,
+      xLabel: "FPR",
+      yLabel: "TPR",
+      curve: r.rocCurve,
+      diagonal: true,
+    });
+    for (const [suffix, img] of [["pro", pro], ["roc", roc]] as const) {
+      const path = `${outDir}/plots/${safeName(r.category)}_${suffix}.png`;
+      await writeFileAtomic(path, encodePng(img.width, img.height, img.data, 4));
+      written.push(path);
+    }
+  }
+  const json = JSON.stringify(metricsJson(report, info), null, 2) + "\n";
+  const path = `${outDir}/metrics.json`;
+  await writeFileAtomic(path, new TextEncoder().encode(json));
+  written.push(path);
+  return written;
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

@@ -1,0 +1,97 @@
+/**
+ * The CPU pipeline up to the FCA map for images of any size, with memory proportional to the tile
+ * rather than the image (apart from the decoded image and the map itself, which are image-sized
+ * by nature):
+ *
+ * 1. the backbone runs on image tiles with a receptive-field halo (`tiling_features.ts`); each
+ *    tile's owned features are streamed to a temporary file (`tiling_store.ts`) while the
+ *    per-channel ranges of the whole map are gathered (`tiling_scale.ts`);
+ * 2. the global median reference is computed from the file, one band of T rows and one channel
+ *    at a time (`tiling_median.ts`);
+ * 3. FCA runs on feature tiles read back with a halo of T − 1, scaled with the global ranges, and
+ *    their owned parts are assembled (`tiling_fca.ts`).
+ *
+ * The result equals the untiled computation bit for bit in the FCA stages, and to onnxruntime's
+ * rounding in the features (the tests bound both).
+ * @module
+ */
+import type { CpuBackbone } from "../features/backbone.ts";
+import type { FcaParams, ScalarMap } from "../fca/types.ts";
+import type { RgbImage } from "../io/types.ts";
+import { type FcaEngine, tiledFcaMap } from "./tiling_fca.ts";
+import { forEachFeatureTile } from "./tiling_features.ts";
+import { storedMedianReference } from "./tiling_median.ts";
+import { ChannelRange } from "./tiling_scale.ts";
+import { FeatureStore } from "./tiling_store.ts";
+
+export { autoTileSize, DEFAULT_AUTO_TILE } from "./tiling_plan.ts";
+export { measureHalo } from "./tiling_features.ts";
+
+/** How to tile one image. */
+export interface TiledOptions {
+  /** Owned tile side in image pixels (a multiple of `stride` is used). */
+  tile: number;
+  /** Backbone stride (image pixels per feature pixel). */
+  stride: number;
+  /** Backbone halo in image pixels, a multiple of `stride` ≥ the receptive-field radius. */
+  halo: number;
+  /** Owned FCA tile side in feature pixels (default `tile / stride`). */
+  fcaTile?: number;
+  /** Folder for the temporary feature files (default: the system's temp folder). */
+  tempDir?: string;
+}
+
+/**
+ * FCA map at feature resolution (ceil(H/stride)×ceil(W/stride)) of `image`, computed in tiles.
+ * Stage milliseconds are added to `timings` (backbone, scale, median, fca). Throws one line when
+ * the feature map is smaller than one patch.
+ */
+export async function tiledFeatureMap(
+  backbone: CpuBackbone,
+  engine: FcaEngine,
+  image: RgbImage,
+  params: FcaParams,
+  opts: TiledOptions,
+  timings: Record<string, number> = {},
+): Promise<ScalarMap> {
+  const s = opts.stride;
+  const fh = Math.ceil(image.height / s), fw = Math.ceil(image.width / s);
+  if (fh < params.patch || fw < params.patch) {
+    throw new Error(
+      `image ${image.width}x${image.height} gives a ${fw}x${fh} feature map, smaller than one ${params.patch}x${params.patch} patch: use a larger image, --size, or a smaller --patch`,
+    );
+  }
+  let store: FeatureStore | undefined, range: ChannelRange | undefined;
+  let t = performance.now(), io = 0;
+  try {
+    await forEachFeatureTile(backbone, image, opts, async (block, fy, fx) => {
+      const t0 = performance.now();
+      if (!store) {
+        store = await FeatureStore.create(block.channels, fh, fw, opts.tempDir);
+        range = new ChannelRange(block.channels);
+      }
+      range!.update(block);
+      store.writeBlock(block, fy, fx);
+      io += performance.now() - t0;
+    });
+    timings.backbone = performance.now() - t - io;
+    timings.scale = io;
+    t = performance.now();
+    const reference = await storedMedianReference(store!, range!, params.patch, opts.tempDir);
+    timings.median = performance.now() - t;
+    t = performance.now();
+    const map = await tiledFcaMap(
+      (y0, y1, x0, x1) => range!.scaleInPlace(store!.readRect(y0, y1, x0, x1)),
+      fh,
+      fw,
+      engine,
+      reference,
+      params,
+      opts.fcaTile ?? Math.max(1, Math.floor(opts.tile / s)),
+    );
+    timings.fca = performance.now() - t;
+    return map;
+  } finally {
+    store?.close();
+  }
+}

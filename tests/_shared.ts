@@ -1,0 +1,69 @@
+/**
+ * Locations of the shared read-only data for tests (env vars, relative to the project root) and
+ * comparison helpers.
+ * @module
+ */
+import { readNpy } from "../src/io/npy.ts";
+import type { FeatureMap } from "../src/fca/types.ts";
+
+/** Root of the shared data: `$FCA_SHARED`, else `../shared`. */
+export const SHARED_DIR: string = Deno.env.get("FCA_SHARED") ?? "../shared";
+/** Golden vectors of the authors' code: `$FCA_GOLDEN`, else `<shared>/golden`. */
+export const GOLDEN_DIR: string = Deno.env.get("FCA_GOLDEN") ?? `${SHARED_DIR}/golden`;
+/** The default backbone: `$FCA_MODEL`, else `<shared>/models/resnet50v2-stage2.onnx`. */
+export const MODEL_PATH: string = Deno.env.get("FCA_MODEL") ??
+  `${SHARED_DIR}/models/resnet50v2-stage2.onnx`;
+
+/** True when `path` exists. */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the golden data is present (tests that need it are ignored otherwise). */
+export const HAVE_GOLDEN: boolean = exists(`${GOLDEN_DIR}/README.md`);
+/** Whether the shared model is present. */
+export const HAVE_MODEL: boolean = exists(MODEL_PATH);
+
+/** Max |a − b| divided by the range of `expected`. */
+export function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  if (actual.length !== expected.length) {
+    throw new Error(`length ${actual.length} != expected ${expected.length}`);
+  }
+  let err = 0, lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < expected.length; i++) {
+    err = Math.max(err, Math.abs(actual[i] - expected[i]));
+    lo = Math.min(lo, expected[i]);
+    hi = Math.max(hi, expected[i]);
+  }
+  return err / (hi - lo || 1);
+}
+
+/** Read a golden `features.npy` ([1,C,H,W]) as a feature map. */
+export async function readGoldenFeatures(dir: string): Promise<FeatureMap> {
+  const f = await readNpy(`${GOLDEN_DIR}/${dir}/features.npy`);
+  return { channels: f.shape[1], height: f.shape[2], width: f.shape[3], data: f.data };
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Largest value of a (possibly huge) array; `Math.max(...a)` overflows the stack past ~100k. */
+export function maxOf(a: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
+  return m;
+}

@@ -1,0 +1,140 @@
+/**
+ * The command line as a user meets it: outputs, JSON lines, and a clear one-line error with a
+ * non-zero exit for every bad input, losing nothing.
+ */
+import assert from "node:assert/strict";
+import { encodePng } from "../src/io/encode.ts";
+import { syntheticTexture } from "../src/io/synthetic.ts";
+import { decodeNpy } from "../src/io/npy.ts";
+import { decodeImage } from "../src/io/decode.ts";
+import { HAVE_MODEL, maxOf, MODEL_PATH } from "./_shared.ts";
+
+const MOD = new URL("../mod.ts", import.meta.url).pathname;
+
+async function fca(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MOD, ...args],
+    env: { FCA_MODEL: MODEL_PATH, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+function texturePng(size: number, seed = 3): Uint8Array {
+  const { image } = syntheticTexture(size, { seed, defect: true });
+  const n = size * size, rgb = new Uint8Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(image.data[c * n + i] * 255);
+  }
+  return encodePng(size, size, rgb, 3);
+}
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test("--help and --version", async () => {
+  const help = await fca("--help");
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--sigma-p/);
+  const version = await fca("--version");
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^fca \d+\.\d+\.\d+/);
+});
+
+for (
+  const [args, pattern] of [
+    [["x.png", "--patch", "4"], /--patch must be an odd integer/],
+    [["x.png", "--patch", "0"], /--patch must be an odd integer/],
+    [["x.png", "--sigma-s", "-1"], /--sigma-s must be a number >= 0/],
+    [["x.png", "--sigma-p", "abc"], /--sigma-p must be a number/],
+    [["x.png", "--backend", "tpu"], /--backend must be auto, webgpu or cpu/],
+    [["x.png", "--size", "7.5"], /--size must be/],
+    [["x.png", "--bogus"], /Unknown option '--bogus'/],
+    [["x.png", "--out", "/proc/fca-cannot-write"], /output folder is not writable/],
+    [[], /Usage|Commands/],
+  ] as [string[], RegExp][]
+) {
+  Deno.test(`usage error: fca ${args.join(" ")}`, async () => {
+    const r = await fca(...args);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr + r.stdout, pattern);
+    if (args.length > 0) assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  });
+}
+
+Deno.test({
+  name: "a batch reports each bad input on one line, processes the rest, exits 1",
+  ignore: !HAVE_MODEL,
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/out`;
+    const good = `${dir}/good.png`;
+    const goodBytes = texturePng(160);
+    await Deno.writeFile(good, goodBytes);
+    await Deno.writeFile(`${dir}/empty.png`, new Uint8Array());
+    await Deno.writeFile(`${dir}/text.png`, new TextEncoder().encode("hello, not an image\n"));
+    await Deno.writeFile(`${dir}/truncated.png`, goodBytes.subarray(0, goodBytes.length >> 1));
+    await Deno.writeFile(`${dir}/tiny.png`, texturePng(40));
+    await Deno.mkdir(`${dir}/noimages`);
+    const r = await fca(
+      good,
+      `${dir}/missing.png`,
+      `${dir}/empty.png`,
+      `${dir}/text.png`,
+      `${dir}/truncated.png`,
+      `${dir}/tiny.png`,
+      `${dir}/noimages`,
+      "--out",
+      out,
+      "--backend",
+      "cpu",
+    );
+    assert.equal(r.code, 1, r.stderr);
+    const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));
+    assert.equal(errors.length, 6, r.stderr);
+    assert.match(r.stderr, /missing\.png: no such file/);
+    assert.match(r.stderr, /empty\.png: .*(empty|zero)/i);
+    assert.match(r.stderr, /text\.png: .*not a PNG or JPEG/);
+    assert.match(r.stderr, /truncated\.png: .*truncated/i);
+    assert.match(r.stderr, /tiny\.png: .*smaller than one 9x9 patch/);
+    assert.match(r.stderr, /noimages: directory has no PNG or JPEG images/);
+    // The good image was processed: one JSON line, three outputs, nothing for the bad ones.
+    const lines = r.stdout.trim().split("\n");
+    assert.equal(lines.length, 1);
+    const rec = JSON.parse(lines[0]);
+    assert.equal(rec.backend, "cpu");
+    assert.equal(rec.width, 160);
+    assert.ok(rec.ms.fca > 0 && rec.ms.backbone > 0);
+    const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["good.anomaly.npy", "good.anomaly.png", "good.overlay.png"]);
+    const npy = decodeNpy(await Deno.readFile(`${out}/good.anomaly.npy`));
+    assert.deepEqual(npy.shape, [160, 160]);
+    assert.equal(maxOf(npy.data), rec.score);
+    const heat = decodeImage(await Deno.readFile(`${out}/good.anomaly.png`));
+    assert.deepEqual([heat.width, heat.height], [160, 160]);
+    // Inputs are never modified.
+    assert.deepEqual(await Deno.readFile(good), goodBytes);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "a file that is not an ONNX model is refused in one line",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await Deno.writeFile(`${dir}/a.png`, texturePng(96));
+    await Deno.writeFile(`${dir}/bad.onnx`, new TextEncoder().encode("not a model"));
+    const r = await fca(`${dir}/a.png`, "--model", `${dir}/bad.onnx`, "--backend", "cpu");
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /bad\.onnx/);
+    const missing = await fca(`${dir}/a.png`, "--model", `${dir}/none.onnx`);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /none\.onnx.*not found/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.png", "bad.onnx"]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
