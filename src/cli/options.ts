@@ -3,7 +3,8 @@
  * validation into {@link DetectorOptions}, with one-line errors.
  * @module
  */
-import type { DetectorOptions } from "../pipeline/detector.ts";
+import { type DetectorOptions, FEATURE_KINDS } from "../pipeline/detector.ts";
+import { REFERENCE_KINDS, STATS_KINDS, validateDesign } from "../fca/stats/mod.ts";
 import { validateParams } from "../fca/params.ts";
 
 /** parseArgs option descriptors of the pipeline flags. */
@@ -15,6 +16,11 @@ export const PIPELINE_FLAGS = {
   model: { type: "string" },
   backend: { type: "string" },
   threads: { type: "string" },
+  features: { type: "string" },
+  stats: { type: "string" },
+  reference: { type: "string" },
+  seed: { type: "string" },
+  tile: { type: "string" },
 } as const;
 
 /** Help text of the pipeline flags. */
@@ -24,7 +30,14 @@ export const PIPELINE_HELP = `  --patch T          context patch side, odd (defa
   --size original|N  resize the input to NxN first (default original; 320 = paper's low-res)
   --model PATH       ONNX backbone (default: $FCA_MODEL, then models/resnet50v2-stage2.onnx)
   --backend B        auto|webgpu|cpu (default auto: webgpu on a hardware GPU, else cpu)
-  --threads N        CPU threads (default: all cores, at most 8)`;
+  --threads N        CPU threads (default: all cores, at most 8)
+  --features F       onnx (default: --model) | vgg | colors | random | laws
+  --stats S          fca (default) | sww | hist | moments | aota
+  --reference R      median (default) | random | knn
+  --seed N           seed of the random reference / random features (default 0)
+  --tile N           cpu: process in NxN-pixel tiles, same map, memory per tile (default 0 =
+                     only images over 4096x4096 px or 256 MB of features, in 1024-px tiles)
+                     (anything but onnx|vgg + fca + median runs on the CPU)`;
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -69,11 +82,47 @@ export function toDetectorOptions(values: Record<string, unknown>): DetectorOpti
       throw new UsageError(`--threads must be an integer in [1, 64], got '${values.threads}'`);
     }
   }
+  const choice = <T extends string>(flag: string, allowed: readonly T[], fallback: T): T => {
+    const raw = (values[flag] as string | undefined) ?? fallback;
+    if (!allowed.includes(raw as T)) {
+      throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got '${raw}'`);
+    }
+    return raw as T;
+  };
+  const stats = choice("stats", STATS_KINDS, "fca");
+  const reference = choice("reference", REFERENCE_KINDS, "median");
+  try {
+    validateDesign(stats, reference);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const seed = num("seed", 0);
+  if (!Number.isInteger(seed) || seed < 0) {
+    throw new UsageError(`--seed must be an integer >= 0, got '${values.seed}'`);
+  }
   return {
     params,
     size,
     backend,
     model: values.model as string | undefined,
     threads,
+    tile: parseTile(values.tile),
+    features: choice("features", FEATURE_KINDS, "onnx"),
+    stats,
+    reference,
+    seed,
   };
+}
+
+/** `--tile N`: 0 (automatic) or a tile side of at least 32 pixels. */
+function parseTile(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const tile = Number(raw);
+  if (
+    String(raw).trim() === "" || !Number.isInteger(tile) || (tile !== 0 && tile < 32) ||
+    tile > 65536
+  ) {
+    throw new UsageError(`--tile must be 0 (automatic) or an integer in [32, 65536], got '${raw}'`);
+  }
+  return tile;
 }

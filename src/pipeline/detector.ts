@@ -3,14 +3,14 @@
  * pool), then `detect()` any number of images.
  * @module
  */
-import type { FcaParams, ScalarMap } from "../fca/types.ts";
+import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
 import { DEFAULT_FCA_PARAMS } from "../fca/types.ts";
 import { validateParams } from "../fca/params.ts";
 import type { RgbImage } from "../io/types.ts";
 import { resizeImage } from "../io/resize.ts";
 import { colorize, INFERNO_RGBA8 } from "../io/colormap.ts";
 import { createCpuBackbone } from "../features/backbone_cpu.ts";
-import type { BackboneSpec, CpuBackbone } from "../features/backbone.ts";
+import type { BackboneSpec } from "../features/backbone.ts";
 import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
 import { resolveModelPath } from "../features/model_path.ts";
 import { minMaxScale } from "../fca/scale.ts";
@@ -19,6 +19,14 @@ import { CpuFca } from "../fca/fast/mod.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { GpuFca } from "../gpu/fca_gpu.ts";
+import {
+  anomalyMapCpu,
+  type ReferenceKind,
+  type StatsKind,
+  validateDesign,
+} from "../fca/stats/mod.ts";
+import { type HandcraftedKind, handcraftedFeatures } from "../features/handcrafted.ts";
+import { CpuTiler } from "./tiled.ts";
 
 /** Which backend runs the pipeline. */
 export type BackendChoice = "auto" | "webgpu" | "cpu";
@@ -35,6 +43,30 @@ export interface DetectorOptions {
   backend?: BackendChoice;
   /** CPU threads for the backbone and FCA (default: all cores, at most 8). */
   threads?: number;
+  /** Feature extractor F: an ONNX backbone (default) or a hand-crafted one (paper Table 1). */
+  features?: FeatureKind;
+  /** Patch statistics comparison S (default `fca`). */
+  stats?: StatsKind;
+  /** Reference selection R (default `median`). */
+  reference?: ReferenceKind;
+  /** Seed of the random reference and random features (default 0). */
+  seed?: number;
+  /** CPU: tile side in image pixels for large images; 0/absent = tile only when needed. */
+  tile?: number;
+}
+
+/** Feature extractors: `onnx` = the model (`--model`), `vgg` = the VGG19 first block. */
+export type FeatureKind = "onnx" | "vgg" | HandcraftedKind;
+
+/** Every feature choice, for CLI validation. */
+export const FEATURE_KINDS: readonly FeatureKind[] = ["onnx", "vgg", "colors", "random", "laws"];
+
+/** The design-space point in use (paper Eq. 1). */
+export interface Design {
+  features: FeatureKind;
+  stats: StatsKind;
+  reference: ReferenceKind;
+  seed: number;
 }
 
 /** The result for one image. */
@@ -62,14 +94,16 @@ export class Detector {
     readonly params: FcaParams,
     /** Input size policy. */
     readonly size: "original" | number,
-    /** The model manifest, including the file's sha256. */
-    readonly manifest: ModelManifest,
+    /** The model manifest (with the file's sha256); absent for hand-crafted features. */
+    readonly manifest: ModelManifest | undefined,
+    /** The design-space point (features, statistics, reference). */
+    readonly design: Design,
     private readonly impl: DetectorImpl,
   ) {}
 
-  /** sha256 of the backbone file. */
+  /** sha256 of the backbone file ("" for hand-crafted features). */
   get modelSha256(): string {
-    return this.manifest.sha256 ?? "";
+    return this.manifest?.sha256 ?? "";
   }
 
   /** Build a detector: resolves the model, picks the backend, compiles everything once. */
@@ -80,29 +114,65 @@ export class Detector {
     if (size !== "original" && (!Number.isInteger(size) || size < 8)) {
       throw new Error(`--size must be 'original' or an integer >= 8, got ${size}`);
     }
-    const modelPath = resolveModelPath(opts.model);
-    const manifest = await loadManifestFor(modelPath);
-    const modelBytes = await Deno.readFile(modelPath);
-    const spec: BackboneSpec = {
-      input: manifest.input,
-      output: manifest.output,
-      mean: manifest.normalisation.mean,
-      std: manifest.normalisation.std,
+    const design: Design = {
+      features: opts.features ?? "onnx",
+      stats: opts.stats ?? "fca",
+      reference: opts.reference ?? "median",
+      seed: opts.seed ?? 0,
     };
-    const modelName = modelPath.split(/[\\/]/).pop() ?? modelPath;
-    const choice = await chooseBackend(opts.backend ?? "auto");
+    if (!FEATURE_KINDS.includes(design.features)) {
+      throw new Error(`--features must be one of ${FEATURE_KINDS.join(", ")}, got '${design.features}'`);
+    }
+    validateDesign(design.stats, design.reference);
+    const neural = design.features === "onnx" || design.features === "vgg";
+    const paperDefault = neural && design.stats === "fca" && design.reference === "median";
+
+    let manifest: ModelManifest | undefined, spec: BackboneSpec | undefined;
+    let modelBytes: Uint8Array | undefined, modelName: string = design.features;
+    if (neural) {
+      const modelPath = design.features === "vgg"
+        ? resolveVggPath(opts.model)
+        : resolveModelPath(opts.model);
+      manifest = await loadManifestFor(modelPath);
+      modelBytes = await Deno.readFile(modelPath);
+      modelName = modelPath.split(/[\\/]/).pop() ?? modelPath;
+      spec = {
+        input: manifest.input,
+        output: manifest.output,
+        mean: manifest.normalisation.mean,
+        std: manifest.normalisation.std,
+      };
+    }
+    // The GPU runs the paper's method; the rest of the design space runs on the CPU.
+    const requested = paperDefault ? opts.backend ?? "auto" : "cpu";
+    if (!paperDefault && opts.backend === "webgpu") {
+      throw new Error(
+        `--backend webgpu runs --features onnx|vgg --stats fca --reference median only; use --backend cpu`,
+      );
+    }
+    const choice = await chooseBackend(requested);
     if (choice.backend === "webgpu" && choice.gpu) {
       const gpu = choice.gpu;
-      const backbone = await WebGpuBackbone.create(gpu.device, modelBytes, spec);
+      const backbone = await WebGpuBackbone.create(gpu.device, modelBytes!, spec!);
       const fca = await GpuFca.create(gpu.device);
       const impl = new GpuImpl(backbone, fca);
       const adapter = `${gpu.description}; ${choice.reason}`;
-      return new Detector("webgpu", adapter, params, size, manifest, impl);
+      return new Detector("webgpu", adapter, params, size, manifest, design, impl);
     }
-    const backbone = await createCpuBackbone(modelBytes, spec, { threads: opts.threads, modelName });
-    const fca = await CpuFca.create({ threads: opts.threads });
-    const reason = `${backbone.runtime}; ${choice.reason}`;
-    return new Detector("cpu", reason, params, size, manifest, new CpuImpl(backbone, fca));
+    const source: FeatureSource = neural
+      ? await createCpuBackbone(modelBytes!, spec!, { threads: opts.threads, modelName })
+      : handcraftedSource(design.features as HandcraftedKind, design.seed);
+    const fca = paperDefault ? await CpuFca.create({ threads: opts.threads }) : undefined;
+    const reason = paperDefault ? choice.reason : `design-space option on the CPU`;
+    const tiler = fca
+      ? new CpuTiler(source, fca, {
+        tile: opts.tile,
+        stride: manifest?.stride,
+        channels: manifest?.channels,
+      })
+      : undefined;
+    const impl = new CpuImpl(source, fca, design, neural, tiler);
+    return new Detector("cpu", `${source.runtime}; ${reason}`, params, size, manifest, design, impl);
   }
 
   /** Localise anomalies in one image. The map comes back at the image's own size. */
@@ -143,8 +213,43 @@ export function checkFeatureSize(h: number, w: number, params: FcaParams, image:
   }
 }
 
+/** Where the CPU path gets its features from. */
+interface FeatureSource {
+  readonly runtime: string;
+  extract(image: RgbImage): Promise<FeatureMap>;
+  dispose(): Promise<void>;
+}
+
+function handcraftedSource(kind: HandcraftedKind, seed: number): FeatureSource {
+  return {
+    runtime: `hand-crafted ${kind} features`,
+    extract: (image) => Promise.resolve(handcraftedFeatures(kind, image, seed)),
+    dispose: () => Promise.resolve(),
+  };
+}
+
+/** `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `models/vgg19norm-conv1_2.onnx`. */
+function resolveVggPath(option?: string): string {
+  const path = option ?? Deno.env.get("FCA_VGG_MODEL") ??
+    new URL("../../models/vgg19norm-conv1_2.onnx", import.meta.url).pathname;
+  try {
+    Deno.statSync(path);
+  } catch {
+    throw new Error(
+      `VGG model ${path} not found: pass --model PATH or set FCA_VGG_MODEL (e.g. ../shared/models/vgg19norm-conv1_2.onnx)`,
+    );
+  }
+  return path;
+}
+
 class CpuImpl implements DetectorImpl {
-  constructor(private backbone: CpuBackbone, private fca: CpuFca) {}
+  constructor(
+    private source: FeatureSource,
+    private fca: CpuFca | undefined,
+    private design: Design,
+    private scaleFeatures: boolean,
+    private tiler?: CpuTiler,
+  ) {}
 
   async detect(
     input: RgbImage,
@@ -154,13 +259,25 @@ class CpuImpl implements DetectorImpl {
     timings: Record<string, number>,
   ): Promise<Detection> {
     let t = performance.now();
-    const features = await this.backbone.extract(input);
-    timings.backbone = lap();
-    checkFeatureSize(features.height, features.width, params, input);
-    minMaxScale(features);
-    timings.scale = lap();
-    const featureMap = await this.fca.fcaMap(features, params);
-    timings.fca = lap();
+    const tile = this.tiler?.tileFor(input) ?? 0;
+    let featureMap: ScalarMap;
+    if (tile > 0) {
+      // Large images (or --tile): memory proportional to the tile, same map (tiled.ts).
+      featureMap = await this.tiler!.featureMap(input, params, tile, timings);
+      t = performance.now();
+    } else {
+      const features = await this.source.extract(input);
+      timings[this.scaleFeatures ? "backbone" : "features"] = lap();
+      checkFeatureSize(features.height, features.width, params, input);
+      // Neural features are min-max scaled per channel (the reference's NeuralExtractor); the
+      // hand-crafted ones are used as they are, as in the authors' code.
+      if (this.scaleFeatures) minMaxScale(features);
+      timings.scale = lap();
+      featureMap = this.fca
+        ? await this.fca.fcaMap(features, params)
+        : anomalyMapCpu(features, { ...this.design, params });
+      timings[this.fca ? "fca" : this.design.stats] = lap();
+    }
     const map = resizeBilinear(featureMap, outHeight, outWidth);
     timings.upsample = lap();
     let lo = Infinity, hi = -Infinity;
@@ -180,8 +297,8 @@ class CpuImpl implements DetectorImpl {
   }
 
   async dispose(): Promise<void> {
-    this.fca.dispose();
-    await this.backbone.dispose();
+    this.fca?.dispose();
+    await this.source.dispose();
   }
 }
 

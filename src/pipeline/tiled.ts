@@ -19,13 +19,14 @@ import type { CpuBackbone } from "../features/backbone.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
 import { type FcaEngine, tiledFcaMap } from "./tiling_fca.ts";
-import { forEachFeatureTile } from "./tiling_features.ts";
+import { forEachFeatureTile, measureHalo } from "./tiling_features.ts";
 import { storedMedianReference } from "./tiling_median.ts";
 import { ChannelRange } from "./tiling_scale.ts";
 import { FeatureStore } from "./tiling_store.ts";
 
-export { autoTileSize, DEFAULT_AUTO_TILE } from "./tiling_plan.ts";
-export { measureHalo } from "./tiling_features.ts";
+import { autoTileSize, DEFAULT_AUTO_TILE } from "./tiling_plan.ts";
+
+export { autoTileSize, DEFAULT_AUTO_TILE, measureHalo };
 
 /** How to tile one image. */
 export interface TiledOptions {
@@ -93,5 +94,78 @@ export async function tiledFeatureMap(
     return map;
   } finally {
     store?.close();
+  }
+}
+
+/** How a {@link CpuTiler} decides to tile. */
+export interface CpuTilerOptions {
+  /** Tile side in image pixels; 0 or absent: tile automatically, only images that need it. */
+  tile?: number;
+  /** Backbone stride from the manifest; measured from the backbone when absent. */
+  stride?: number;
+  /** Feature channels from the manifest (for the automatic size limit; default 512). */
+  channels?: number;
+  /** Folder for the temporary feature files. */
+  tempDir?: string;
+}
+
+/**
+ * The tiled CPU path of a detector: decides per image whether to tile, measures the backbone's
+ * stride (when unknown) and halo once, on first use, and computes the FCA map in tiles.
+ */
+export class CpuTiler {
+  #geometry: Promise<{ stride: number; halo: number }> | undefined;
+
+  /** A tiler for one backbone and FCA engine. */
+  constructor(
+    private readonly backbone: CpuBackbone,
+    private readonly engine: FcaEngine,
+    private readonly opts: CpuTilerOptions = {},
+  ) {
+    const tile = opts.tile ?? 0;
+    if (!Number.isInteger(tile) || tile < 0) {
+      throw new Error(`--tile must be 0 (automatic) or a positive integer, got ${opts.tile}`);
+    }
+  }
+
+  /** Tile side for an image of this size, or 0 to run it whole. */
+  tileFor(image: { width: number; height: number }): number {
+    if (this.opts.tile) return this.opts.tile;
+    const stride = this.opts.stride ?? 8;
+    return autoTileSize(image.width, image.height, this.opts.channels ?? 512, stride);
+  }
+
+  /** FCA map at feature resolution of `image`, in tiles of `tile` pixels (see {@link tiledFeatureMap}). */
+  async featureMap(
+    image: RgbImage,
+    params: FcaParams,
+    tile: number,
+    timings: Record<string, number> = {},
+  ): Promise<ScalarMap> {
+    this.#geometry ??= this.#measure().catch((err) => {
+      this.#geometry = undefined; // let a later call try again
+      throw err;
+    });
+    const { stride, halo } = await this.#geometry;
+    const opts = { tile, stride, halo, tempDir: this.opts.tempDir };
+    return await tiledFeatureMap(this.backbone, this.engine, image, params, opts, timings);
+  }
+
+  async #measure(): Promise<{ stride: number; halo: number }> {
+    let stride = this.opts.stride;
+    if (stride === undefined) {
+      const probe = await this.backbone.extract({
+        width: 64,
+        height: 64,
+        data: new Float32Array(3 * 64 * 64).fill(0.5),
+      });
+      stride = 64 / probe.height;
+      if (!Number.isInteger(stride) || stride < 1) {
+        throw new Error(
+          `tiling: cannot infer the backbone's stride (64 px gave ${probe.height} rows)`,
+        );
+      }
+    }
+    return { stride, halo: await measureHalo(this.backbone, stride) };
   }
 }

@@ -58,7 +58,13 @@ export async function tiledFcaMap(
 }
 
 /** Rows `[y0, y1)` × columns `[x0, x1)` of an in-memory CHW feature map, as a new map. */
-export function cropFeatures(f: FeatureMap, y0: number, y1: number, x0: number, x1: number): FeatureMap {
+export function cropFeatures(
+  f: FeatureMap,
+  y0: number,
+  y1: number,
+  x0: number,
+  x1: number,
+): FeatureMap {
   const C = f.channels, h = y1 - y0, w = x1 - x0;
   const data = new Float32Array(C * h * w);
   for (let c = 0; c < C; c++) {

@@ -29,7 +29,13 @@ export interface FeatureShape {
 }
 
 /** Rows `[y0, y1)` × columns `[x0, x1)` of an image. */
-export function cropImage(image: RgbImage, y0: number, y1: number, x0: number, x1: number): RgbImage {
+export function cropImage(
+  image: RgbImage,
+  y0: number,
+  y1: number,
+  x0: number,
+  x1: number,
+): RgbImage {
   const map = { channels: 3, height: image.height, width: image.width, data: image.data };
   const { data } = cropFeatures(map, y0, y1, x0, x1);
   return { width: x1 - x0, height: y1 - y0, data };

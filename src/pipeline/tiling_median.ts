@@ -40,7 +40,11 @@ export async function storedMedianReference(
         const out = new Float32Array(k * area);
         for (let c = 0; c < C; c++) {
           sortTiles(hwc, C, c, patch, k, range.lo[c], out);
-          sorted.writeBlock({ channels: 1, height: 1, width: k * area, data: out }, c, (g * tx + t0) * area);
+          sorted.writeBlock(
+            { channels: 1, height: 1, width: k * area, data: out },
+            c,
+            (g * tx + t0) * area,
+          );
         }
       }
     }

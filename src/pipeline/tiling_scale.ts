@@ -33,7 +33,9 @@ export class ChannelRange {
         const v = data[i];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
-        if (v - v !== 0) throw new Error(`feature channel ${c} contains NaN or Inf (bad model output)`);
+        if (v - v !== 0) {
+          throw new Error(`feature channel ${c} contains NaN or Inf (bad model output)`);
+        }
       }
       this.lo[c] = lo;
       this.hi[c] = hi;
