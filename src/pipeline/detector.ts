@@ -178,7 +178,7 @@ export class Detector {
   /** Localise anomalies in one image. The map comes back at the image's own size. */
   async detect(image: RgbImage): Promise<Detection> {
     const timings: Record<string, number> = {};
-    let t = performance.now();
+    const t = performance.now();
     let input = image;
     if (this.size !== "original" && (image.width !== this.size || image.height !== this.size)) {
       input = resizeImage(image, this.size, this.size);
