@@ -4,7 +4,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector } from "../pipeline/detector.ts";
+import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
+import { resolveModelPath } from "../features/model_path.ts";
+import { sha256File } from "../features/manifest.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { evaluateDataset } from "../eval/harness.ts";
 import { type ImageList, readImageList } from "../eval/dataset.ts";
@@ -73,17 +75,16 @@ export async function runEval(argv: string[]): Promise<number> {
     throw new UsageError(`--out ${outDir}: cannot create the folder (${(e as Error).message})`);
   }
 
+  const mapKey = await savedMapKey(options);
   const settings = {
     categories: categories ?? null,
     crop,
     eval_size: evalSize ?? null,
     list: values.list ?? null,
-    params: options.params,
-    size: options.size,
-    model: options.model ?? null,
+    ...mapKey,
     backend: options.backend,
   };
-  if (saveMaps) await checkSavedMapSettings(outDir, settings);
+  if (saveMaps) await checkSavedMapSettings(outDir, mapKey);
 
   const total = [...(await listDataset(root, { categories, list })).values()]
     .reduce((a, v) => a + v.length, 0);
@@ -110,7 +111,8 @@ export async function runEval(argv: string[]): Promise<number> {
       settings,
       backend: d?.backend,
       adapter: d?.adapter,
-      modelSha256: d?.modelSha256,
+      // Known even when every map was reused and no detector was built.
+      modelSha256: d?.modelSha256 || mapKey.model_sha256 || undefined,
     });
     console.log(markdownTable(report));
     console.log(
@@ -133,14 +135,49 @@ function intFlag(raw: string | undefined, name: string, fallback: number, min: n
   return v;
 }
 
-/** Saved maps are reused only with the settings that produced them. */
-async function checkSavedMapSettings(outDir: string, settings: Record<string, unknown>) {
+/**
+ * Everything that determines the maps a run computes: saved maps are reused only when it matches.
+ * The model is identified by the sha256 of the file actually used (`--model`, else `$FCA_MODEL`,
+ * else the default), so switching models through the environment cannot reuse stale maps.
+ */
+export async function savedMapKey(options: DetectorOptions): Promise<{
+  params: DetectorOptions["params"];
+  size: DetectorOptions["size"];
+  features: string;
+  stats: string;
+  reference: string;
+  seed: number;
+  model: string | null;
+  model_sha256: string | null;
+}> {
+  const features = options.features ?? "onnx";
+  let model: string | null = null, sha: string | null = null;
+  if (features === "onnx") model = resolveModelPath(options.model);
+  else if (features === "vgg") model = options.model ?? Deno.env.get("FCA_VGG_MODEL") ?? "default";
+  if (model !== null && model !== "default") {
+    try {
+      sha = await sha256File(model);
+    } catch (e) {
+      throw new UsageError(`${model}: cannot read the model (${(e as Error).message})`);
+    }
+  }
+  return {
+    params: options.params,
+    size: options.size ?? "original",
+    features,
+    stats: options.stats ?? "fca",
+    reference: options.reference ?? "median",
+    seed: options.seed ?? 0,
+    model,
+    model_sha256: sha,
+  };
+}
+
+/** Saved maps are reused only with the settings that produced them (see {@link savedMapKey}). */
+async function checkSavedMapSettings(outDir: string, key: Record<string, unknown>) {
   const path = `${outDir}/maps/settings.json`;
-  const mine = JSON.stringify({
-    params: settings.params,
-    size: settings.size,
-    model: settings.model,
-  });
+  // The path may differ between runs (relative vs absolute); the file's hash decides.
+  const mine = JSON.stringify({ ...key, model: undefined });
   let theirs: string | null = null;
   try {
     theirs = JSON.stringify(JSON.parse(await Deno.readTextFile(path)));
