@@ -50,16 +50,7 @@ export async function readGoldenFeatures(dir: string): Promise<FeatureMap> {
 }
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as rng } from "../src/fca/stats/rng.ts";
 
 /** Largest value of a (possibly huge) array; `Math.max(...a)` overflows the stack past ~100k. */
 export function maxOf(a: ArrayLike<number>): number {

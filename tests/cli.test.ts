@@ -46,7 +46,8 @@ for (
   const [args, pattern] of [
     [["x.png", "--patch", "4"], /--patch must be an odd integer/],
     [["x.png", "--patch", "0"], /--patch must be an odd integer/],
-    [["x.png", "--sigma-s", "-1"], /--sigma-s must be a number >= 0/],
+    [["x.png", "--sigma-s=-1"], /--sigma-s must be a number >= 0/],
+    [["x.png", "--sigma-s", "-1"], /--sigma-s.*ambiguous/],
     [["x.png", "--sigma-p", "abc"], /--sigma-p must be a number/],
     [["x.png", "--backend", "tpu"], /--backend must be auto, webgpu or cpu/],
     [["x.png", "--size", "7.5"], /--size must be/],

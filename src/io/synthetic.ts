@@ -5,6 +5,7 @@
  */
 
 import type { RgbImage } from "./types.ts";
+import { mulberry32 as rng } from "../fca/stats/rng.ts";
 
 /** The kinds of synthetic defect. */
 export type DefectKind = "hole" | "stain" | "thread";
@@ -58,18 +59,6 @@ function noise(x: number, y: number, s: number): number {
 function fbm(x: number, y: number, s: number): number {
   return (noise(x, y, s) - 0.5) * 0.57 + (noise(2 * x, 2 * y, s + 1) - 0.5) * 0.29 +
     (noise(4 * x, 4 * y, s + 2) - 0.5) * 0.14;
-}
-
-/** Small deterministic PRNG (mulberry32) for the few global choices. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Rgb = [number, number, number];

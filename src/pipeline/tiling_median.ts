@@ -11,6 +11,7 @@
  * @module
  */
 import { tileCounts } from "../fca/median_reference.ts";
+import { select } from "../fca/fast/prep.ts";
 import type { ChannelRange } from "./tiling_scale.ts";
 import { FeatureStore } from "./tiling_store.ts";
 
@@ -105,26 +106,3 @@ function sortTiles(
   }
 }
 
-/** The k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
-export function select(a: Float32Array, n: number, k: number): number {
-  let lo = 0, hi = n - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}

@@ -109,8 +109,8 @@ export function medianChannel(
   }
 }
 
-/** The k-th smallest of a[0..n) (quickselect; reorders a). */
-function select(a: Float32Array, n: number, k: number): number {
+/** The k-th smallest of a[0..n) (Hoare quickselect; reorders a). */
+export function select(a: Float32Array, n: number, k: number): number {
   let lo = 0, hi = n - 1;
   while (hi > lo) {
     const pivot = a[(lo + hi) >> 1];

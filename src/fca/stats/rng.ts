@@ -7,7 +7,12 @@
 
 /** Uniform floats in [0, 1) from a 32-bit seed (mulberry32). */
 export function seededUniform(seed: number): () => number {
-  let a = (Math.trunc(seed) >>> 0) ^ 0x9e3779b9;
+  return mulberry32((Math.trunc(seed) >>> 0) ^ 0x9e3779b9);
+}
+
+/** The mulberry32 generator: uniform floats in [0, 1), the state starting at `seed`. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
