@@ -20,6 +20,8 @@ export const PIPELINE_FLAGS = {
   stats: { type: "string" },
   reference: { type: "string" },
   seed: { type: "string" },
+  "knn-k": { type: "string" },
+  "knn-stride": { type: "string" },
   tile: { type: "string" },
 } as const;
 
@@ -35,6 +37,8 @@ export const PIPELINE_HELP = `  --patch T          context patch side, odd (defa
   --stats S          fca (default) | sww | hist | moments | aota
   --reference R      median (default) | random | knn
   --seed N           seed of the random reference / random features (default 0)
+  --knn-k K          neighbours of the k-NN reference (default 10)
+  --knn-stride S     step between k-NN candidate windows (default 1)
   --tile N           cpu: process in NxN-pixel tiles, same map, memory per tile (default 0 =
                      only images over 4096x4096 px or 256 MB of features, in 1024-px tiles)
                      (anything but onnx|vgg + fca + median runs on the CPU)`;
@@ -100,6 +104,14 @@ export function toDetectorOptions(values: Record<string, unknown>): DetectorOpti
   if (!Number.isInteger(seed) || seed < 0) {
     throw new UsageError(`--seed must be an integer >= 0, got '${values.seed}'`);
   }
+  const positive = (flag: string): number | undefined => {
+    if (values[flag] === undefined) return undefined;
+    const v = num(flag, 0);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new UsageError(`--${flag} must be an integer >= 1, got '${values[flag]}'`);
+    }
+    return v;
+  };
   return {
     params,
     size,
@@ -111,6 +123,8 @@ export function toDetectorOptions(values: Record<string, unknown>): DetectorOpti
     stats,
     reference,
     seed,
+    knnK: positive("knn-k"),
+    knnStride: positive("knn-stride"),
   };
 }
 

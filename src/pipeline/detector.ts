@@ -53,6 +53,10 @@ export interface DetectorOptions {
   seed?: number;
   /** CPU: tile side in image pixels for large images; 0/absent = tile only when needed. */
   tile?: number;
+  /** k of the k-NN reference (default 10). */
+  knnK?: number;
+  /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
+  knnStride?: number;
 }
 
 /** Feature extractors: `onnx` = the model (`--model`), `vgg` = the VGG19 first block. */
@@ -67,6 +71,8 @@ export interface Design {
   stats: StatsKind;
   reference: ReferenceKind;
   seed: number;
+  knnK?: number;
+  knnStride?: number;
 }
 
 /** The result for one image. */
@@ -119,6 +125,8 @@ export class Detector {
       stats: opts.stats ?? "fca",
       reference: opts.reference ?? "median",
       seed: opts.seed ?? 0,
+      knnK: opts.knnK,
+      knnStride: opts.knnStride,
     };
     if (!FEATURE_KINDS.includes(design.features)) {
       throw new Error(`--features must be one of ${FEATURE_KINDS.join(", ")}, got '${design.features}'`);

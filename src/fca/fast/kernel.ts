@@ -12,7 +12,7 @@ export const MAX_PAGES = 32768;
 
 /** Exports of the kernel module. */
 export interface Kernel {
-  /** See `rank_kernel.as`: adds the errors of nch channels of one row of windows to acc. */
+  /** See `rank_kernel.as`: adds the errors of nch channels of `rows` rows of windows to acc. */
   rank(
     band: number,
     plane: number,
@@ -25,6 +25,8 @@ export interface Kernel {
     T: number,
     PW: number,
     useMasks: number,
+    rows: number,
+    rowBytes: number,
   ): void;
   /** Scratch bytes `rank` needs for patch T and padded width PW. */
   scratchBytes(T: number, PW: number): number;

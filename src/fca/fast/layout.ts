@@ -49,6 +49,8 @@ export interface Regions {
   wmap: number;
   out: number;
   counter: number;
+  /** Rows of windows per rank task (the window snakes through them channel by channel). */
+  rankRows: number;
   /** Start of thread 0's scratch (per-window sums, then the kernel's own scratch). */
   scratch: number;
   /** Bytes of scratch per thread. */
@@ -58,12 +60,14 @@ export interface Regions {
 }
 
 /**
- * Lay out the buffers of layout `L` for `threads` threads. Each thread's scratch holds, in the rank
- * phase, its per-window sums and `kernelScratch` bytes, and in the prep phase `medianScratch` bytes.
+ * Lay out the buffers of layout `L` for `threads` threads and rank tasks of `rankRows` rows. Each
+ * thread's scratch holds, in the rank phase, the per-window sums of one task and `kernelScratch`
+ * bytes, and in the prep phase `medianScratch` bytes.
  */
 export function planRegions(
   L: Layout,
   threads: number,
+  rankRows: number,
   kernelScratch: number,
   medianScratch: number,
 ): Regions {
@@ -77,9 +81,10 @@ export function planRegions(
   const raw = take(C * H * W * 4), padded = take(C * PH * PW * 4), mins = take(C * 4);
   const ref = take(C * area * 4), wmap = take(H * W * area * 8), out = take(H * W * 4);
   const counter = take(4);
-  const scratchStride = Math.ceil(Math.max(W * area * 8 + kernelScratch, medianScratch) / 64) * 64;
+  const sums = rankRows * W * area * 8;
+  const scratchStride = Math.ceil(Math.max(sums + kernelScratch, medianScratch) / 64) * 64;
   const scratch = take(scratchStride * threads);
-  return { raw, padded, mins, ref, wmap, out, counter, scratch, scratchStride, bytes: at };
+  return { raw, padded, mins, ref, wmap, out, counter, rankRows, scratch, scratchStride, bytes: at };
 }
 
 /** Typed views of one call's buffers (`counter` is the work counter threads draw tasks from). */

@@ -25,6 +25,9 @@ export interface CpuFcaOptions {
   kernel?: "wasm" | "js";
 }
 
+/** Most rows of windows per rank task. */
+const RANK_ROWS = 8;
+
 type Reply = { ok: true } | { error: string };
 
 /** The fast CPU FCA engine: create once, call many times, dispose at the end. */
@@ -149,6 +152,7 @@ export class CpuFca {
     const R = planRegions(
       L,
       this.threads,
+      rankRows(H, this.threads),
       this.#kernel.scratchBytes(patch, L.padW),
       this.#kernel.medianScratchBytes(patch, tiles),
     );
@@ -171,6 +175,14 @@ export class CpuFca {
     if (this.#workers.length === 0) return this.#local.run(buffer, job);
     await Promise.all(this.#workers.map((w) => ask(w, { job })));
   }
+}
+
+/**
+ * Rows of windows per rank task: more rows build each channel's sorted window fewer times (the
+ * window snakes down through them), fewer rows balance the threads better.
+ */
+function rankRows(H: number, threads: number): number {
+  return Math.max(1, Math.min(RANK_ROWS, Math.floor(H / (4 * threads))));
 }
 
 /** Post `msg` to `w` and wait for its reply; a reported error becomes a thrown one. */

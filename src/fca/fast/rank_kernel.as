@@ -24,10 +24,114 @@ export function scratchBytes(T: i32, PW: i32): i32 {
   return ((area + 1) << 4) + ((T + 1) << 3) + (T << 3) + ((T * PW) << 3) + (area << 4) + 64;
 }
 
-// Rank matching of one row of windows for nch channels: adds every value's error
-// |x − ref[c, rank(x)]| (float64) to acc[(window·T² + k)]. `band` points at padded[c0][i][0];
-// channels are `plane` bytes apart; mins/ref point at channel c0's entries. Minima are ranked
-// by masks when useMasks (T ≤ 31), else every value goes through the sorted list.
+// Per-instance state of one rank call (wasm globals are per instance, so per thread).
+let gMasks: usize = 0;
+let gEkey: usize = 0;
+let gRpw: i32 = 1;
+let gNw: i32 = 1;
+let gT: i32 = 1;
+let gMn: f32 = 0;
+
+// Insert `key` into the entering list of `ne` sorted keys (insertion sort: few enter per step).
+// @ts-ignore: decorator
+@inline function enterKey(key: i64, ne: i32): void {
+  const ekey = gEkey;
+  let k = ne;
+  while (k > 0) {
+    const prev = load<i64>(ekey + ((k - 1) << 3));
+    if (prev < key) break;
+    store<i64>(ekey + (k << 3), prev);
+    k--;
+  }
+  store<i64>(ekey + (k << 3), key);
+}
+
+// Entering column xe of a horizontal step: shift every row's mask field (right when `right`, the
+// column entering at bit T−1, else left, entering at bit 0), set the minima, sort the others
+// into the entering list. Returns ne | Z << 16 (entering count, minima in the window).
+// @ts-ignore: decorator
+@inline function enterColumn(base: usize, xe: i32, PW: i32, right: bool, keep: i64): i32 {
+  const T = gT, rpw = gRpw, nw = gNw, masks = gMasks, mn = gMn;
+  const bit = right ? T - 1 : 0;
+  let ne = 0, Z = 0;
+  for (let w = 0; w < nw; w++) {
+    const m0 = load<i64>(masks + (w << 3));
+    let m = (right ? m0 >>> 1 : m0 << 1) & keep;
+    const d1 = min(T, (w + 1) * rpw);
+    for (let dy = w * rpw; dy < d1; dy++) {
+      const p = dy * PW + xe, v = load<f32>(base + (p << 2));
+      if (v == mn) {
+        m |= <i64>1 << <i64>((dy - w * rpw) * T + bit);
+        continue;
+      }
+      enterKey((<i64>ordered(reinterpret<i32>(v)) << INDEX_BITS) | <i64>p, ne++);
+    }
+    store<i64>(masks + (w << 3), m);
+    Z += <i32>popcnt(m);
+  }
+  store<i64>(gEkey + (ne << 3), SENTINEL);
+  return ne | (Z << 16);
+}
+
+// Entering bottom row of a down step to the window at column sx (band already moved down): the
+// masks are rebuilt from the whole window, the bottom row's other values sorted into the list.
+// Returns ne | Z << 16.
+// @ts-ignore: decorator
+@inline function enterRow(base: usize, sx: i32, PW: i32): i32 {
+  const T = gT, rpw = gRpw, nw = gNw, masks = gMasks, mn = gMn, top = T - 1;
+  let ne = 0, Z = 0;
+  for (let w = 0; w < nw; w++) {
+    let m: i64 = 0;
+    const d1 = min(T, (w + 1) * rpw);
+    for (let dy = w * rpw; dy < d1; dy++) {
+      const sh = (dy - w * rpw) * T;
+      for (let dx = 0; dx < T; dx++) {
+        const p = dy * PW + sx + dx, v = load<f32>(base + (p << 2));
+        if (v == mn) m |= <i64>1 << <i64>(sh + dx);
+        else if (dy == top) {
+          enterKey((<i64>ordered(reinterpret<i32>(v)) << INDEX_BITS) | <i64>p, ne++);
+        }
+      }
+    }
+    store<i64>(masks + (w << 3), m);
+    Z += <i32>popcnt(m);
+  }
+  store<i64>(gEkey + (ne << 3), SENTINEL);
+  return ne | (Z << 16);
+}
+
+// Minima of the window whose sums start at accWin: rank = number of minima before them in
+// raster order; ranks below z0 add an error of exactly 0 and are skipped.
+// @ts-ignore: decorator
+@inline function addMinima(accWin: usize, Z: i32, z0: i32, rz: usize): void {
+  if (Z <= z0) return;
+  const T = gT, rpw = gRpw, nw = gNw, masks = gMasks;
+  let skip = z0, z = rz + (z0 << 3);
+  let row = accWin - ((rpw * T) << 3);
+  for (let w = 0; w < nw; w++) {
+    let m = load<i64>(masks + (w << 3));
+    row += (rpw * T) << 3;
+    const c = <i32>popcnt(m);
+    if (skip >= c) {
+      skip -= c;
+      continue;
+    }
+    for (; skip > 0; skip--) m &= m - 1;
+    while (m != 0) {
+      const ad = row + (<i32>ctz(m) << 3);
+      store<f64>(ad, load<f64>(ad) + load<f64>(z));
+      z += 8;
+      m &= m - 1;
+    }
+  }
+}
+
+// Rank matching of `rows` rows of windows for nch channels: adds every value's error
+// |x − ref[c, rank(x)]| (float64) to acc[row·rowBytes + (window·T² + k)·8]. `band` points at
+// padded[c0][i][0]; channels are `plane` bytes apart; mins/ref point at channel c0's entries.
+// Per channel the window snakes through the rows (right along even rows, one step down, left along
+// odd rows), so the sorted list is built once per channel and call. Minima are ranked by masks
+// when useMasks (T ≤ 31), else every value goes through the sorted list.
 export function rank(
   band: usize,
   plane: i32,
@@ -40,6 +144,8 @@ export function rank(
   T: i32,
   PW: i32,
   useMasks: i32,
+  rows: i32,
+  rowBytes: i32,
 ): void {
   const area = T * T, top = T - 1;
   // Mask words: `rpw` window rows of T bits each per i64, bit (row·T + dx).
@@ -47,19 +153,30 @@ export function rank(
   const keysA = scr, keysB = keysA + ((area + 1) << 3), ekey = keysB + ((area + 1) << 3);
   const masks = ekey + ((T + 1) << 3), xOf = masks + (T << 3), kOf = xOf + ((T * PW) << 2);
   const rf = kOf + ((T * PW) << 2), rz = rf + (area << 3), dummy = rz + (area << 3);
+  gMasks = masks;
+  gEkey = ekey;
+  gRpw = rpw;
+  gNw = nw;
+  gT = T;
   for (let dy = 0; dy < T; dy++) {
     for (let x = 0; x < PW; x++) {
       store<i32>(xOf + ((dy * PW + x) << 2), x);
       store<i32>(kOf + ((dy * PW + x) << 2), (dy * T + x) << 3);
     }
   }
-  // Bits of every row's field except its last column (cleared before the entering column is set).
-  let keep: i64 = 0;
-  for (let r = 0; r < rpw; r++) keep |= ((<i64>1 << <i64>top) - 1) << <i64>(r * T);
-  const accStep = (area - 1) << 3; // acc byte address = acc + sx·(T²−1)·8 + kOf[p]
+  // Bits kept when every row's field shifts right (all but its last column) or left (all but its
+  // first column), before the entering column is set.
+  let keepR: i64 = 0, keepL: i64 = 0;
+  for (let r = 0; r < rpw; r++) {
+    keepR |= ((<i64>1 << <i64>top) - 1) << <i64>(r * T);
+    keepL |= ((<i64>1 << <i64>top) - 1) << <i64>(r * T + 1);
+  }
+  const accStep = (area - 1) << 3; // acc byte address = accRow + sx·(T²−1)·8 + kOf[p]
+  const down: i64 = <i64>PW;
   for (let ch = 0; ch < nch; ch++) {
-    const base = band + ch * plane, refc = ref + ch * area * 4;
+    const base0 = band + ch * plane, refc = ref + ch * area * 4;
     const mn: f32 = useMasks ? load<f32>(mins + (ch << 2)) : NaN;
+    gMn = mn;
     const mnd: f64 = <f64>mn;
     // A minimum's error |mn − ref[rank]| is 0 for every rank below z0 (the reference of a
     // zero-heavy channel is the minimum for most low ranks): adding 0 changes nothing (acc is
@@ -74,48 +191,67 @@ export function rank(
     let keys = keysA, nkeys = keysB;
     let n = 0;
     for (let w = 0; w < nw; w++) store<i64>(masks + (w << 3), 0);
-    // Steps from sx = −(T−1): the first T−1 only fill the window (no errors added).
-    for (let sx = 1 - T; sx < W; sx++) {
-      const xe = sx + top, xl = sx - 1;
-      let ne = 0, Z = 0;
-      for (let w = 0; w < nw; w++) {
-        let m = (load<i64>(masks + (w << 3)) >>> 1) & keep;
-        const d1 = min(T, (w + 1) * rpw);
-        for (let dy = w * rpw; dy < d1; dy++) {
-          const p = dy * PW + xe, v = load<f32>(base + (p << 2));
-          if (v == mn) {
-            m |= <i64>1 << <i64>((dy - w * rpw) * T + top);
-            continue;
-          }
-          const key: i64 = (<i64>ordered(reinterpret<i32>(v)) << INDEX_BITS) | <i64>p;
-          let k = ne++;
-          while (k > 0) {
-            const prev = load<i64>(ekey + ((k - 1) << 3));
-            if (prev < key) break;
-            store<i64>(ekey + (k << 3), prev);
-            k--;
-          }
-          store<i64>(ekey + (k << 3), key);
-        }
-        store<i64>(masks + (w << 3), m);
-        Z += <i32>popcnt(m);
-      }
-      store<i64>(ekey + (ne << 3), SENTINEL);
+    // Fill: columns 0..T−2 of row 0 enter without errors.
+    for (let xe = 0; xe < top; xe++) {
+      const ne = enterColumn(base0, xe, PW, true, keepR) & 0xffff;
       store<i64>(keys + (n << 3), SENTINEL);
       const total = n + ne;
-      let a = 0, b = 0, r = 0;
-      if (sx < 0) {
+      let a = 0, b = 0;
+      for (let it = 0; it < total; it++) {
+        const ka = load<i64>(keys + (a << 3)), kb = load<i64>(ekey + (b << 3));
+        const tb = kb < ka;
+        store<i64>(nkeys + (it << 3), select<i64>(kb, ka, tb));
+        b += <i32>tb;
+        a += <i32>!tb;
+      }
+      n = total;
+      const tk = keys;
+      keys = nkeys;
+      nkeys = tk;
+    }
+    for (let row = 0; row < rows; row++) {
+      const base = base0 + row * PW * 4, accRow = acc + row * rowBytes;
+      const right = (row & 1) == 0;
+      let sx = right ? 0 : W - 1;
+      if (row > 0) {
+        // Down step at column sx: the top row leaves, every other key's band index moves up one
+        // row (a uniform subtraction keeps the order), the new bottom row enters.
+        const nz = enterRow(base, sx, PW), ne = nz & 0xffff, Z = nz >> 16;
+        store<i64>(keys + (n << 3), SENTINEL);
+        const total = n + ne, rr = rf + (Z << 3), accw = accRow + sx * accStep;
+        let a = 0, b = 0, r = 0;
         for (let it = 0; it < total; it++) {
-          const ka = load<i64>(keys + (a << 3)), kb = load<i64>(ekey + (b << 3));
+          const ka0 = load<i64>(keys + (a << 3)), ka = ka0 - down;
+          const kb = load<i64>(ekey + (b << 3));
           const tb = kb < ka, key = select<i64>(kb, ka, tb);
+          const stay = tb | ((<i32>ka0 & INDEX_MASK) >= PW);
+          // A leaving key's index wrapped below 0: read at index 0 instead (its error is dropped).
+          const p = select<i32>(<i32>key & INDEX_MASK, 0, stay);
           b += <i32>tb;
           a += <i32>!tb;
           store<i64>(nkeys + (r << 3), key);
-          r += <i32>(load<i32>(xOf + ((<i32>key & INDEX_MASK) << 2)) != xl);
+          const ad = select<usize>(accw + load<i32>(kOf + (p << 2)), dummy, stay);
+          const e = abs(<f64>load<f32>(base + (p << 2)) - load<f64>(rr + (r << 3)));
+          store<f64>(ad, load<f64>(ad) + e);
+          r += <i32>stay;
         }
-      } else {
+        n = r;
+        const tk = keys;
+        keys = nkeys;
+        nkeys = tk;
+        addMinima(accRow + sx * (area << 3), Z, z0, rz);
+        sx += right ? 1 : -1;
+      }
+      const step = right ? 1 : -1, end = right ? W : -1;
+      for (; sx != end; sx += step) {
+        // Right: column sx+T−1 enters, sx−1 leaves; left: column sx enters, sx+T leaves.
+        const xe = right ? sx + top : sx, xl = right ? sx - 1 : sx + T;
+        const nz = enterColumn(base, xe, PW, right, right ? keepR : keepL);
+        const ne = nz & 0xffff, Z = nz >> 16;
+        store<i64>(keys + (n << 3), SENTINEL);
+        const total = n + ne, rr = rf + (Z << 3), accw = accRow + sx * accStep;
+        let a = 0, b = 0, r = 0;
         // Merge: drop the leaving column, insert the entering one, add every value's error.
-        const rr = rf + (Z << 3), accw = acc + sx * accStep;
         for (let it = 0; it < total; it++) {
           const ka = load<i64>(keys + (a << 3)), kb = load<i64>(ekey + (b << 3));
           const tb = kb < ka, key = select<i64>(kb, ka, tb);
@@ -129,31 +265,11 @@ export function rank(
           store<f64>(ad, load<f64>(ad) + e);
           r += <i32>stay;
         }
-      }
-      n = r;
-      const tk = keys;
-      keys = nkeys;
-      nkeys = tk;
-      if (sx < 0) continue;
-      // Minima: rank = number of minima before them in raster order; ranks below z0 add 0.
-      if (Z <= z0) continue;
-      let skip = z0, z = rz + (z0 << 3);
-      let row = acc + sx * (area << 3) - ((rpw * T) << 3);
-      for (let w = 0; w < nw; w++) {
-        let m = load<i64>(masks + (w << 3));
-        row += (rpw * T) << 3;
-        const c = <i32>popcnt(m);
-        if (skip >= c) {
-          skip -= c;
-          continue;
-        }
-        for (; skip > 0; skip--) m &= m - 1;
-        while (m != 0) {
-          const ad = row + (<i32>ctz(m) << 3);
-          store<f64>(ad, load<f64>(ad) + load<f64>(z));
-          z += 8;
-          m &= m - 1;
-        }
+        n = r;
+        const tk = keys;
+        keys = nkeys;
+        nkeys = tk;
+        addMinima(accRow + sx * (area << 3), Z, z0, rz);
       }
     }
   }

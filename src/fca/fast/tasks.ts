@@ -1,7 +1,7 @@
 /**
  * The three phases of a fast CPU FCA call, cut into tasks that any number of threads draw from a
- * shared counter: `prep` (padding, minima, median reference; 8 channels a task), `rank` (one row of
- * windows a task) and `fold` (8 output rows a task). Every task writes only its own outputs, so
+ * shared counter: `prep` (padding, minima, median reference; 8 channels a task), `rank`
+ * (`regions.rankRows` rows of windows a task) and `fold` (8 output rows a task). Every task writes only its own outputs, so
  * the result does not depend on which thread ran it.
  * @module
  */
@@ -35,7 +35,7 @@ export interface Job {
 export function taskCount(job: Job): number {
   const L = job.layout;
   if (job.phase === "prep") return Math.ceil(L.channels / PREP_CHANNELS);
-  if (job.phase === "rank") return L.height;
+  if (job.phase === "rank") return Math.ceil(L.height / job.regions.rankRows);
   return Math.ceil(L.height / FOLD_ROWS);
 }
 
@@ -53,7 +53,7 @@ export class ThreadState {
     const total = taskCount(job);
     const L = job.layout, R = job.regions;
     const accAt = R.scratch + this.index * R.scratchStride;
-    const acc = new Float64Array(buffer, accAt, L.width * L.area);
+    const acc = new Float64Array(buffer, accAt, R.rankRows * L.width * L.area);
     for (;;) {
       const t = Atomics.add(bufs.counter, 0, 1);
       if (t >= total) return;
@@ -81,16 +81,23 @@ export class ThreadState {
     }
   }
 
-  #rank(bufs: Buffers, job: Job, i: number, acc: Float64Array, scratchAt: number): void {
+  /** Rank task t: rows [t·rows, …) of windows, all channels, then their weighted maps. */
+  #rank(bufs: Buffers, job: Job, t: number, acc: Float64Array, scratchAt: number): void {
     const L = job.layout, R = job.regions, s = this.#rowScratch(L, job.params);
     const { channels: C, width: W, patch: T, padH: PH, padW: PW, area } = L;
-    acc.fill(0);
+    const i0 = t * R.rankRows, rows = Math.min(R.rankRows, L.height - i0), rowLen = W * area;
+    acc.fill(0, 0, rows * rowLen);
     const k = this.kernel;
-    if (k === null) rankRow(bufs.padded, bufs.paddedBits, bufs.mins, bufs.ref, acc, i, 0, C, s);
-    else {
+    for (let r = 0; r < rows; r++) {
+      if (k === null) {
+        const a = acc.subarray(r * rowLen, (r + 1) * rowLen);
+        rankRow(bufs.padded, bufs.paddedBits, bufs.mins, bufs.ref, a, i0 + r, 0, C, s);
+      }
+    }
+    if (k !== null) {
       for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
         k.rank(
-          R.padded + (c0 * PH * PW + i * PW) * 4,
+          R.padded + (c0 * PH * PW + i0 * PW) * 4,
           PH * PW * 4,
           Math.min(KERNEL_CHANNELS, C - c0),
           R.mins + c0 * 4,
@@ -101,10 +108,14 @@ export class ThreadState {
           T,
           PW,
           s.useMasks ? 1 : 0,
+          rows,
+          rowLen * 8,
         );
       }
     }
-    finishRow(acc, bufs.wmap, i, s);
+    for (let r = 0; r < rows; r++) {
+      finishRow(acc.subarray(r * rowLen, (r + 1) * rowLen), bufs.wmap, i0 + r, s);
+    }
   }
 
   #medianScratch(tiles: number, area: number): MedianScratch {
