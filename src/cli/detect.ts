@@ -40,7 +40,7 @@ export async function runDetect(argv: string[]): Promise<number> {
   try {
     for (const item of items) {
       if ("error" in item) {
-        console.error(`error: ${item.path}: ${item.error}`);
+        console.error(`error: ${naming(item.path, item.error)}`);
         failed++;
         continue;
       }
@@ -66,7 +66,7 @@ export async function runDetect(argv: string[]): Promise<number> {
           ms,
         }));
       } catch (err) {
-        console.error(`error: ${item.path}: ${oneLine(err)}`);
+        console.error(`error: ${naming(item.path, oneLine(err))}`);
         failed++;
       }
     }
@@ -86,6 +86,11 @@ async function ensureWritableDir(dir: string): Promise<void> {
   } catch (err) {
     throw new UsageError(`--out ${dir}: output folder is not writable (${oneLine(err)})`);
   }
+}
+
+/** `path: message`, unless the message already starts by naming the file. */
+function naming(path: string, message: string): string {
+  return message.startsWith(`${path}:`) ? message : `${path}: ${message}`;
 }
 
 /** The first line of an error's message, without the path the caller already prints. */
