@@ -11,13 +11,14 @@ export function minMaxScale(features: FeatureMap): FeatureMap {
   const n = height * width;
   for (let c = 0; c < channels; c++) {
     const plane = data.subarray(c * n, (c + 1) * n);
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity, hi = -Infinity, probe = 0;
     for (let i = 0; i < n; i++) {
       const v = plane[i];
       if (v < lo) lo = v;
       if (v > hi) hi = v;
+      probe += v * 0; // becomes NaN on any NaN or ±Inf
     }
-    if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    if (probe !== 0 || n === 0) {
       throw new Error(`feature channel ${c} contains NaN or Inf (bad model output)`);
     }
     const denom = Math.fround(Math.fround(hi - lo) + 1e-8);
