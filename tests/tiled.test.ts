@@ -25,6 +25,7 @@ import { loadManifestFor } from "../src/features/manifest.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
 import { resizeImage } from "../src/io/resize.ts";
 import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng } from "./_shared.ts";
+import { poolingBackbone } from "./_pooling_backbone.ts";
 
 /** Random raw features with ReLU zeros and repeated values (ties), like a backbone's. */
 function randomFeatures(C: number, H: number, W: number, seed: number): FeatureMap {
@@ -125,47 +126,6 @@ Deno.test("ChannelRange: NaN or Inf in a block is one clear error", () => {
     /feature channel 1 contains NaN or Inf/,
   );
 });
-
-/**
- * A stand-in backbone without a model: 4 channels of stride-8 block statistics (mean, max, min
- * and a mean of squares of the three colours), so every feature depends only on its own block and
- * tiles need no halo. `calls` counts extractions.
- */
-function poolingBackbone(): CpuBackbone & { calls: number } {
-  return {
-    runtime: "test pooling",
-    calls: 0,
-    extract(image: RgbImage): Promise<FeatureMap> {
-      this.calls++;
-      const h = Math.ceil(image.height / 8), w = Math.ceil(image.width / 8), n = h * w;
-      const data = new Float32Array(4 * n);
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          let sum = 0, sq = 0, mx = -Infinity, mn = Infinity, count = 0;
-          for (let yy = 8 * y; yy < Math.min(image.height, 8 * y + 8); yy++) {
-            for (let xx = 8 * x; xx < Math.min(image.width, 8 * x + 8); xx++) {
-              for (let c = 0; c < 3; c++) {
-                const v = image.data[(c * image.height + yy) * image.width + xx];
-                sum += v;
-                sq += v * v;
-                mx = Math.max(mx, v);
-                mn = Math.min(mn, v);
-                count++;
-              }
-            }
-          }
-          const i = y * w + x;
-          data[i] = sum / count;
-          data[n + i] = mx;
-          data[2 * n + i] = Math.max(0, mn - 0.3); // ReLU-like zeros
-          data[3 * n + i] = sq / count;
-        }
-      }
-      return Promise.resolve({ channels: 4, height: h, width: w, data });
-    },
-    dispose: () => Promise.resolve(),
-  };
-}
 
 Deno.test("tiledFeatureMap (pooling backbone, no model): equals the untiled map; no files left, even on error", async () => {
   const backbone = poolingBackbone();

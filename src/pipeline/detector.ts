@@ -27,6 +27,7 @@ import {
 } from "../fca/stats/mod.ts";
 import { type HandcraftedKind, handcraftedFeatures } from "../features/handcrafted.ts";
 import { CpuTiler } from "./tiled.ts";
+import { gpuFcaEngine, gpuTileFor, hostFeatureExtractor } from "./gpu_tiling.ts";
 
 /** Which backend runs the pipeline. */
 export type BackendChoice = "auto" | "webgpu" | "cpu";
@@ -163,7 +164,14 @@ export class Detector {
       const gpu = choice.gpu;
       const backbone = await WebGpuBackbone.create(gpu.device, modelBytes!, spec!);
       const fca = await GpuFca.create(gpu.device);
-      const impl = new GpuImpl(backbone, fca);
+      const tiler = new CpuTiler(hostFeatureExtractor(backbone), gpuFcaEngine(fca), {
+        stride: manifest?.stride,
+        channels: manifest?.channels,
+      });
+      const channels = manifest?.channels ?? 512, stride = manifest?.stride ?? 8;
+      const tileFor = (image: RgbImage) =>
+        gpuTileFor(image, channels, stride, gpu.device.limits, opts.tile ?? 0);
+      const impl = new GpuImpl(backbone, fca, tiler, tileFor);
       const adapter = `${gpu.description}; ${choice.reason}`;
       return new Detector("webgpu", adapter, params, size, manifest, design, impl);
     }
@@ -250,6 +258,27 @@ function resolveVggPath(option?: string): string {
   return path;
 }
 
+/** Upsample a feature-resolution map to the output size and render its heatmap, on the CPU. */
+function finishOnCpu(
+  featureMap: ScalarMap,
+  outHeight: number,
+  outWidth: number,
+  timings: Record<string, number>,
+): Detection {
+  let t = performance.now();
+  const map = resizeBilinear(featureMap, outHeight, outWidth);
+  timings.upsample = performance.now() - t;
+  t = performance.now();
+  let lo = Infinity, hi = -Infinity;
+  for (const v of map.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const heatmap = colorize(map.data, lo, hi);
+  timings.colormap = performance.now() - t;
+  return { map, score: hi, heatmap, featureMap, timings };
+}
+
 class CpuImpl implements DetectorImpl {
   constructor(
     private source: FeatureSource,
@@ -286,16 +315,7 @@ class CpuImpl implements DetectorImpl {
         : anomalyMapCpu(features, { ...this.design, params });
       timings[this.fca ? "fca" : this.design.stats] = lap();
     }
-    const map = resizeBilinear(featureMap, outHeight, outWidth);
-    timings.upsample = lap();
-    let lo = Infinity, hi = -Infinity;
-    for (const v of map.data) {
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    const heatmap = colorize(map.data, lo, hi);
-    timings.colormap = lap();
-    return { map, score: hi, heatmap, featureMap, timings };
+    return finishOnCpu(featureMap, outHeight, outWidth, timings);
 
     function lap(): number {
       const now = performance.now(), d = now - t;
@@ -311,7 +331,12 @@ class CpuImpl implements DetectorImpl {
 }
 
 class GpuImpl implements DetectorImpl {
-  constructor(private backbone: WebGpuBackbone, private fca: GpuFca) {}
+  constructor(
+    private backbone: WebGpuBackbone,
+    private fca: GpuFca,
+    private tiler: CpuTiler,
+    private tileFor: (image: RgbImage) => number,
+  ) {}
 
   async detect(
     input: RgbImage,
@@ -320,6 +345,12 @@ class GpuImpl implements DetectorImpl {
     params: FcaParams,
     timings: Record<string, number>,
   ): Promise<Detection> {
+    const tile = this.tileFor(input);
+    if (tile > 0) {
+      // Too large for the device's buffers (or --tile): GPU tiles, disk-backed features.
+      const featureMap = await this.tiler.featureMap(input, params, tile, timings);
+      return finishOnCpu(featureMap, outHeight, outWidth, timings);
+    }
     let t = performance.now();
     const features = await this.backbone.run(input);
     try {
