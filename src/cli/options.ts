@@ -39,8 +39,8 @@ export const PIPELINE_HELP = `  --patch T          context patch side, odd (defa
   --seed N           seed of the random reference / random features (default 0)
   --knn-k K          neighbours of the k-NN reference (default 10)
   --knn-stride S     step between k-NN candidate windows (default 1)
-  --tile N           cpu: process in NxN-pixel tiles, same map, memory per tile (default 0 =
-                     only images over 4096x4096 px or 256 MB of features, in 1024-px tiles)
+  --tile N           process in NxN-pixel tiles, same map, memory per tile (default 0 = only
+                     images over 4096x4096 px, 256 MB of features or the GPU's buffer limits)
                      (anything but onnx|vgg + fca + median runs on the CPU)`;
 
 /** A usage error: printed as one line, exit code 2. */
