@@ -45,7 +45,7 @@ export interface Kernel {
   medianScratchBytes(T: number, tiles: number): number;
 }
 
-/** Compile the kernel module (synchronous: the module is about 1 KiB). */
+/** Compile the kernel module (synchronous: the module is about 5 KiB). */
 export function compileKernel(): WebAssembly.Module {
   return new WebAssembly.Module(decodeBase64(RANK_KERNEL_WASM));
 }

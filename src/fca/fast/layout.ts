@@ -84,7 +84,19 @@ export function planRegions(
   const sums = rankRows * W * area * 8;
   const scratchStride = Math.ceil(Math.max(sums + kernelScratch, medianScratch) / 64) * 64;
   const scratch = take(scratchStride * threads);
-  return { raw, padded, mins, ref, wmap, out, counter, rankRows, scratch, scratchStride, bytes: at };
+  return {
+    raw,
+    padded,
+    mins,
+    ref,
+    wmap,
+    out,
+    counter,
+    rankRows,
+    scratch,
+    scratchStride,
+    bytes: at,
+  };
 }
 
 /** Typed views of one call's buffers (`counter` is the work counter threads draw tasks from). */

@@ -5,8 +5,10 @@
 // (rank = count of minima before them in raster order); the others are kept in a list sorted by
 // a unique integer key (order-preserving float bits << 21 | index in the padded band), which
 // sorts exactly as a stable sort does (value first, then raster order in the window). The key
-// carries the index, so lists hold keys only, and the merge is branch-free. Minima whose rank's
-// reference equals the minimum add an error of exactly 0 and are skipped.
+// carries the index and the value, so lists hold keys only, and the merge is branch-free. Minima
+// whose rank's reference equals the minimum add an error of exactly 0 and are skipped. The window
+// snakes through several rows per call, so each channel's list is built once per call, and for
+// T = 9 the entering column is sorted by a branch-free sorting network.
 
 const SENTINEL: i64 = i64.MAX_VALUE;
 const INDEX_BITS: i64 = 21;
@@ -16,6 +18,12 @@ const INDEX_MASK: i32 = (1 << 21) - 1;
 // @ts-ignore: decorator
 @inline function ordered(b: i32): i32 {
   return b ^ ((b >> 31) & 0x7fffffff);
+}
+
+// The float32 value a key was made from (ordered() is its own inverse).
+// @ts-ignore: decorator
+@inline function keyValue(key: i64): f32 {
+  return reinterpret<f32>(ordered(<i32>(key >> INDEX_BITS)));
 }
 
 // Bytes of scratch `rank` needs for patch T and padded width PW.
@@ -71,6 +79,184 @@ let gMn: f32 = 0;
   }
   store<i64>(gEkey + (ne << 3), SENTINEL);
   return ne | (Z << 16);
+}
+
+// enterColumn for T = 9, branch-free: a column's minima set mask bits and become sentinel keys,
+// and a 25-comparator sorting network (Floyd's) sorts the 9 keys, sentinels last; the window
+// rows sit in mask words 0 (rows 0–6) and 1 (rows 7–8). Returns ne | Z << 16.
+// @ts-ignore: decorator
+@inline function enterColumn9(base: usize, xe: i32, PW: i32, right: bool, keep: i64): i32 {
+  const masks = gMasks, mn = gMn, ekey = gEkey, bit: i64 = right ? 8 : 0;
+  let w0 = load<i64>(masks), w1 = load<i64>(masks, 8);
+  w0 = (right ? w0 >>> 1 : w0 << 1) & keep;
+  w1 = (right ? w1 >>> 1 : w1 << 1) & keep;
+  let at = base + (xe << 2), p = xe, ne = 9;
+  const v0 = load<f32>(at), z0 = v0 == mn;
+  w0 |= <i64>z0 << (bit + 0);
+  ne -= <i32>z0;
+  let k0 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v0)) << INDEX_BITS) | <i64>p, z0);
+  at += PW << 2;
+  p += PW;
+  const v1 = load<f32>(at), z1 = v1 == mn;
+  w0 |= <i64>z1 << (bit + 9);
+  ne -= <i32>z1;
+  let k1 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v1)) << INDEX_BITS) | <i64>p, z1);
+  at += PW << 2;
+  p += PW;
+  const v2 = load<f32>(at), z2 = v2 == mn;
+  w0 |= <i64>z2 << (bit + 18);
+  ne -= <i32>z2;
+  let k2 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v2)) << INDEX_BITS) | <i64>p, z2);
+  at += PW << 2;
+  p += PW;
+  const v3 = load<f32>(at), z3 = v3 == mn;
+  w0 |= <i64>z3 << (bit + 27);
+  ne -= <i32>z3;
+  let k3 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v3)) << INDEX_BITS) | <i64>p, z3);
+  at += PW << 2;
+  p += PW;
+  const v4 = load<f32>(at), z4 = v4 == mn;
+  w0 |= <i64>z4 << (bit + 36);
+  ne -= <i32>z4;
+  let k4 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v4)) << INDEX_BITS) | <i64>p, z4);
+  at += PW << 2;
+  p += PW;
+  const v5 = load<f32>(at), z5 = v5 == mn;
+  w0 |= <i64>z5 << (bit + 45);
+  ne -= <i32>z5;
+  let k5 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v5)) << INDEX_BITS) | <i64>p, z5);
+  at += PW << 2;
+  p += PW;
+  const v6 = load<f32>(at), z6 = v6 == mn;
+  w0 |= <i64>z6 << (bit + 54);
+  ne -= <i32>z6;
+  let k6 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v6)) << INDEX_BITS) | <i64>p, z6);
+  at += PW << 2;
+  p += PW;
+  const v7 = load<f32>(at), z7 = v7 == mn;
+  w1 |= <i64>z7 << (bit + 0);
+  ne -= <i32>z7;
+  let k7 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v7)) << INDEX_BITS) | <i64>p, z7);
+  at += PW << 2;
+  p += PW;
+  const v8 = load<f32>(at), z8 = v8 == mn;
+  w1 |= <i64>z8 << (bit + 9);
+  ne -= <i32>z8;
+  let k8 = select<i64>(SENTINEL, (<i64>ordered(reinterpret<i32>(v8)) << INDEX_BITS) | <i64>p, z8);
+  let lo: i64 = 0, sw = false;
+  sw = k3 < k0;
+  lo = select<i64>(k3, k0, sw);
+  k3 = select<i64>(k0, k3, sw);
+  k0 = lo;
+  sw = k7 < k1;
+  lo = select<i64>(k7, k1, sw);
+  k7 = select<i64>(k1, k7, sw);
+  k1 = lo;
+  sw = k5 < k2;
+  lo = select<i64>(k5, k2, sw);
+  k5 = select<i64>(k2, k5, sw);
+  k2 = lo;
+  sw = k8 < k4;
+  lo = select<i64>(k8, k4, sw);
+  k8 = select<i64>(k4, k8, sw);
+  k4 = lo;
+  sw = k7 < k0;
+  lo = select<i64>(k7, k0, sw);
+  k7 = select<i64>(k0, k7, sw);
+  k0 = lo;
+  sw = k4 < k2;
+  lo = select<i64>(k4, k2, sw);
+  k4 = select<i64>(k2, k4, sw);
+  k2 = lo;
+  sw = k8 < k3;
+  lo = select<i64>(k8, k3, sw);
+  k8 = select<i64>(k3, k8, sw);
+  k3 = lo;
+  sw = k6 < k5;
+  lo = select<i64>(k6, k5, sw);
+  k6 = select<i64>(k5, k6, sw);
+  k5 = lo;
+  sw = k2 < k0;
+  lo = select<i64>(k2, k0, sw);
+  k2 = select<i64>(k0, k2, sw);
+  k0 = lo;
+  sw = k3 < k1;
+  lo = select<i64>(k3, k1, sw);
+  k3 = select<i64>(k1, k3, sw);
+  k1 = lo;
+  sw = k5 < k4;
+  lo = select<i64>(k5, k4, sw);
+  k5 = select<i64>(k4, k5, sw);
+  k4 = lo;
+  sw = k8 < k7;
+  lo = select<i64>(k8, k7, sw);
+  k8 = select<i64>(k7, k8, sw);
+  k7 = lo;
+  sw = k4 < k1;
+  lo = select<i64>(k4, k1, sw);
+  k4 = select<i64>(k1, k4, sw);
+  k1 = lo;
+  sw = k6 < k3;
+  lo = select<i64>(k6, k3, sw);
+  k6 = select<i64>(k3, k6, sw);
+  k3 = lo;
+  sw = k7 < k5;
+  lo = select<i64>(k7, k5, sw);
+  k7 = select<i64>(k5, k7, sw);
+  k5 = lo;
+  sw = k1 < k0;
+  lo = select<i64>(k1, k0, sw);
+  k1 = select<i64>(k0, k1, sw);
+  k0 = lo;
+  sw = k4 < k2;
+  lo = select<i64>(k4, k2, sw);
+  k4 = select<i64>(k2, k4, sw);
+  k2 = lo;
+  sw = k5 < k3;
+  lo = select<i64>(k5, k3, sw);
+  k5 = select<i64>(k3, k5, sw);
+  k3 = lo;
+  sw = k8 < k6;
+  lo = select<i64>(k8, k6, sw);
+  k8 = select<i64>(k6, k8, sw);
+  k6 = lo;
+  sw = k3 < k2;
+  lo = select<i64>(k3, k2, sw);
+  k3 = select<i64>(k2, k3, sw);
+  k2 = lo;
+  sw = k5 < k4;
+  lo = select<i64>(k5, k4, sw);
+  k5 = select<i64>(k4, k5, sw);
+  k4 = lo;
+  sw = k7 < k6;
+  lo = select<i64>(k7, k6, sw);
+  k7 = select<i64>(k6, k7, sw);
+  k6 = lo;
+  sw = k2 < k1;
+  lo = select<i64>(k2, k1, sw);
+  k2 = select<i64>(k1, k2, sw);
+  k1 = lo;
+  sw = k4 < k3;
+  lo = select<i64>(k4, k3, sw);
+  k4 = select<i64>(k3, k4, sw);
+  k3 = lo;
+  sw = k6 < k5;
+  lo = select<i64>(k6, k5, sw);
+  k6 = select<i64>(k5, k6, sw);
+  k5 = lo;
+  store<i64>(masks, w0);
+  store<i64>(masks, w1, 8);
+  store<i64>(ekey, k0, 0);
+  store<i64>(ekey, k1, 8);
+  store<i64>(ekey, k2, 16);
+  store<i64>(ekey, k3, 24);
+  store<i64>(ekey, k4, 32);
+  store<i64>(ekey, k5, 40);
+  store<i64>(ekey, k6, 48);
+  store<i64>(ekey, k7, 56);
+  store<i64>(ekey, k8, 64);
+  store<i64>(ekey, SENTINEL, 72);
+  return ne | ((<i32>popcnt(w0) + <i32>popcnt(w1)) << 16);
 }
 
 // Entering bottom row of a down step to the window at column sx (band already moved down): the
@@ -172,7 +358,7 @@ export function rank(
     keepL |= ((<i64>1 << <i64>top) - 1) << <i64>(r * T + 1);
   }
   const accStep = (area - 1) << 3; // acc byte address = accRow + sx·(T²−1)·8 + kOf[p]
-  const down: i64 = <i64>PW;
+  const down: i64 = <i64>PW, net9 = T == 9 && useMasks != 0;
   for (let ch = 0; ch < nch; ch++) {
     const base0 = band + ch * plane, refc = ref + ch * area * 4;
     const mn: f32 = useMasks ? load<f32>(mins + (ch << 2)) : NaN;
@@ -231,7 +417,7 @@ export function rank(
           a += <i32>!tb;
           store<i64>(nkeys + (r << 3), key);
           const ad = select<usize>(accw + load<i32>(kOf + (p << 2)), dummy, stay);
-          const e = abs(<f64>load<f32>(base + (p << 2)) - load<f64>(rr + (r << 3)));
+          const e = abs(<f64>keyValue(key) - load<f64>(rr + (r << 3)));
           store<f64>(ad, load<f64>(ad) + e);
           r += <i32>stay;
         }
@@ -246,7 +432,10 @@ export function rank(
       for (; sx != end; sx += step) {
         // Right: column sx+T−1 enters, sx−1 leaves; left: column sx enters, sx+T leaves.
         const xe = right ? sx + top : sx, xl = right ? sx - 1 : sx + T;
-        const nz = enterColumn(base, xe, PW, right, right ? keepR : keepL);
+        const keep = right ? keepR : keepL;
+        const nz = net9
+          ? enterColumn9(base, xe, PW, right, keep)
+          : enterColumn(base, xe, PW, right, keep);
         const ne = nz & 0xffff, Z = nz >> 16;
         store<i64>(keys + (n << 3), SENTINEL);
         const total = n + ne, rr = rf + (Z << 3), accw = accRow + sx * accStep;
@@ -261,7 +450,7 @@ export function rank(
           store<i64>(nkeys + (r << 3), key);
           const stay = load<i32>(xOf + (p << 2)) != xl;
           const ad = select<usize>(accw + load<i32>(kOf + (p << 2)), dummy, stay);
-          const e = abs(<f64>load<f32>(base + (p << 2)) - load<f64>(rr + (r << 3)));
+          const e = abs(<f64>keyValue(key) - load<f64>(rr + (r << 3)));
           store<f64>(ad, load<f64>(ad) + e);
           r += <i32>stay;
         }

@@ -1,8 +1,8 @@
 /**
  * The three phases of a fast CPU FCA call, cut into tasks that any number of threads draw from a
  * shared counter: `prep` (padding, minima, median reference; 8 channels a task), `rank`
- * (`regions.rankRows` rows of windows a task) and `fold` (8 output rows a task). Every task writes only its own outputs, so
- * the result does not depend on which thread ran it.
+ * (`regions.rankRows` rows of windows a task) and `fold` (8 output rows a task). Every task writes
+ * only its own outputs, so the result does not depend on which thread ran it.
  * @module
  */
 import type { FcaParams } from "../types.ts";
