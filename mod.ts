@@ -13,7 +13,12 @@
  * ```
  * @module
  */
-export { type BackendChoice, type Detection, Detector, type DetectorOptions } from "./src/pipeline/detector.ts";
+export {
+  type BackendChoice,
+  type Detection,
+  Detector,
+  type DetectorOptions,
+} from "./src/pipeline/detector.ts";
 export { outputPaths, writeOutputs } from "./src/pipeline/outputs.ts";
 export { decodeImage, readImage } from "./src/io/decode.ts";
 export type { RgbImage } from "./src/io/types.ts";

@@ -29,7 +29,9 @@ const runs = Number(values.runs);
 const source = values.image ? await readImage(values.image) : undefined;
 const tmp = await Deno.makeTempDir({ prefix: "fca-e2e-" });
 
-console.log(`machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`);
+console.log(
+  `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`,
+);
 for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
   let detector: Detector;
   try {
@@ -73,7 +75,9 @@ if (values.cold) {
   const img = source ? resizeImage(source, size, size) : syntheticTexture(size, { seed: 1 }).image;
   const { encodePng } = await import("../src/io/encode.ts");
   const n = size * size, rgb = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) rgb[3 * i + c] = img.data[c * n + i] * 255;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = img.data[c * n + i] * 255;
+  }
   await Deno.writeFile(path, encodePng(size, size, rgb, 3));
   const t0 = performance.now();
   const p = await new Deno.Command(Deno.execPath(), {
@@ -81,7 +85,11 @@ if (values.cold) {
     stdout: "null",
     stderr: "inherit",
   }).output();
-  console.log(`\ncold run (new process, cpu, ${size}²): ${(performance.now() - t0).toFixed(0)} ms, exit ${p.code}`);
+  console.log(
+    `\ncold run (new process, cpu, ${size}²): ${
+      (performance.now() - t0).toFixed(0)
+    } ms, exit ${p.code}`,
+  );
 }
 await Deno.remove(tmp, { recursive: true });
 
@@ -92,7 +100,8 @@ function median(xs: number[]): number {
 
 function printTable(head: string[], rows: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => "| " + cells.map((c, i) => c.padStart(widths[i])).join(" | ") + " |";
+  const line = (cells: string[]) =>
+    "| " + cells.map((c, i) => c.padStart(widths[i])).join(" | ") + " |";
   console.log(line(head));
   console.log("|" + widths.map((w) => "-".repeat(w + 1) + ":").join("|") + "|");
   for (const r of rows) console.log(line(r));

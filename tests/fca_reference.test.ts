@@ -49,14 +49,24 @@ Deno.test({
 
 Deno.test("reflectIndex mirrors without repeating the edge", () => {
   assert.deepEqual([-3, -2, -1, 0, 1, 2, 3, 4, 5].map((i) => reflectIndex(i, 3)), [
-    1, 2, 1, 0, 1, 2, 1, 0, 1,
+    1,
+    2,
+    1,
+    0,
+    1,
+    2,
+    1,
+    0,
+    1,
   ]);
   assert.equal(reflectIndex(5, 1), 0);
 });
 
 Deno.test("Gaussian kernels match torchvision's values", () => {
   const g = gaussian1d(5, 1);
-  [0.05449, 0.2442, 0.40262, 0.2442, 0.05449].forEach((v, i) => assert.ok(Math.abs(g[i] - v) < 1e-5));
+  [0.05449, 0.2442, 0.40262, 0.2442, 0.05449].forEach((v, i) =>
+    assert.ok(Math.abs(g[i] - v) < 1e-5)
+  );
   const w = patchWeights(9, 3);
   assert.ok(Math.abs(w.reduce((a, b) => a + b, 0) - 1) < 1e-6);
   assert.ok(Math.abs(w[0] - 0.06297 * 0.06297) < 1e-6);
@@ -64,7 +74,12 @@ Deno.test("Gaussian kernels match torchvision's values", () => {
 
 Deno.test("median reference takes the lower median of an even tile count", () => {
   // 1 channel, 1×4 tiles of T=1: values 4, 1, 3, 2 → sorted 1 2 3 4 → lower median 2.
-  const ref = medianReference({ channels: 1, height: 1, width: 4, data: Float32Array.of(4, 1, 3, 2) }, 1);
+  const ref = medianReference({
+    channels: 1,
+    height: 1,
+    width: 4,
+    data: Float32Array.of(4, 1, 3, 2),
+  }, 1);
   assert.deepEqual([...ref], [2]);
   assert.throws(() => tileCounts(8, 20, 9), /smaller than one 9x9 patch/);
 });
@@ -72,11 +87,15 @@ Deno.test("median reference takes the lower median of an even tile count", () =>
 Deno.test("a constant texture has zero anomaly; a single outlier is the hottest pixel", () => {
   const H = 20, W = 20, C = 2;
   const data = new Float32Array(C * H * W).fill(0.5);
-  const flat = fcaMapReference({ channels: C, height: H, width: W, data }, new Float32Array(C * 25).fill(0.5), {
-    patch: 5,
-    sigmaP: 3,
-    sigmaS: 1,
-  });
+  const flat = fcaMapReference(
+    { channels: C, height: H, width: W, data },
+    new Float32Array(C * 25).fill(0.5),
+    {
+      patch: 5,
+      sigmaP: 3,
+      sigmaS: 1,
+    },
+  );
   assert.ok(flat.data.every((v) => v === 0));
   data[10 * W + 10] = 1;
   data[H * W + 10 * W + 10] = 1;

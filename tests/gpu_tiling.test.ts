@@ -19,7 +19,11 @@ const big = { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31 };
 Deno.test("gpuTileFor: whole image when it fits, tiles when buffers or the CPU rule demand", () => {
   assert.equal(gpuTileFor({ width: 1024, height: 1024 }, 512, 8, big), 0);
   assert.equal(gpuTileFor({ width: 1024, height: 1024 }, 512, 8, big, 256), 256, "--tile wins");
-  assert.equal(gpuTileFor({ width: 8192, height: 8192 }, 512, 8, big), 1024, "CPU rule above 4096²");
+  assert.equal(
+    gpuTileFor({ width: 8192, height: 8192 }, 512, 8, big),
+    1024,
+    "CPU rule above 4096²",
+  );
   // A 128 MiB binding limit: 512×128×128 features (32 MiB) fit, 512×384×384 (288 MiB) do not.
   const small = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
   assert.equal(gpuTileFor({ width: 1024, height: 1024 }, 512, 8, small), 0);

@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { Detector } from "../src/pipeline/detector.ts";
 import { readImage } from "../src/io/decode.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, HAVE_MODEL, maxOf, MODEL_PATH, relativeMaxError } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  HAVE_MODEL,
+  maxOf,
+  MODEL_PATH,
+  relativeMaxError,
+} from "./_shared.ts";
 import { acquireGpu } from "../src/gpu/device.ts";
 
 const SETS = ["magnetic_tile", "fabric_stain_hsst", "crackforest"];

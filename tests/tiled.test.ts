@@ -18,8 +18,6 @@ import { medianReference } from "../src/fca/median_reference.ts";
 import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
-import type { CpuBackbone } from "../src/features/backbone.ts";
-import type { RgbImage } from "../src/io/types.ts";
 import { createCpuBackbone } from "../src/features/backbone_cpu.ts";
 import { loadManifestFor } from "../src/features/manifest.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";

@@ -36,7 +36,10 @@ export async function runDemo(argv: string[]): Promise<number> {
   const code = await runDetect([path, "--out", out, ...rest]);
   if (code !== 0) return code;
   const panel = `${out}/panel.png`;
-  await writeFileAtomic(panel, await sideBySide([path, `${out}/texture.anomaly.png`, `${out}/texture.overlay.png`]));
+  await writeFileAtomic(
+    panel,
+    await sideBySide([path, `${out}/texture.anomaly.png`, `${out}/texture.overlay.png`]),
+  );
   console.error(`demo: see ${out}/texture.anomaly.png, ${out}/texture.overlay.png and ${panel}`);
   return 0;
 }

@@ -12,7 +12,8 @@ import { UsageError } from "./options.ts";
 /** The package version (from deno.json). */
 export const VERSION: string = denoConfig.version;
 
-const HELP = `fca ${VERSION}: zero-shot texture anomaly localisation (Feature Correspondence Analysis)
+const HELP =
+  `fca ${VERSION}: zero-shot texture anomaly localisation (Feature Correspondence Analysis)
 
 Commands:
   fca IMAGE|DIR... [options]   localise anomalies (same as 'fca detect ...')

@@ -72,7 +72,9 @@ export function toDetectorOptions(values: Record<string, unknown>): DetectorOpti
   if (rawSize !== undefined && rawSize !== "original") {
     size = Number(rawSize);
     if (!Number.isInteger(size) || size < 8 || size > 16384) {
-      throw new UsageError(`--size must be 'original' or an integer in [8, 16384], got '${rawSize}'`);
+      throw new UsageError(
+        `--size must be 'original' or an integer in [8, 16384], got '${rawSize}'`,
+      );
     }
   }
   const backend = (values.backend as string | undefined) ?? "auto";

@@ -102,7 +102,9 @@ export async function createCpuBackbone(
 function checkNames(session: SessionLike, spec: BackboneSpec, name: string): void {
   if (!session.inputNames.includes(spec.input)) {
     throw new Error(
-      `${name}: input '${spec.input}' not found in the graph (inputs: ${session.inputNames.join(", ")})`,
+      `${name}: input '${spec.input}' not found in the graph (inputs: ${
+        session.inputNames.join(", ")
+      })`,
     );
   }
   if (!session.outputNames.includes(spec.output)) {

@@ -25,7 +25,7 @@ import {
   type StatsKind,
   validateDesign,
 } from "../fca/stats/mod.ts";
-import { type HandcraftedKind, handcraftedFeatures } from "../features/handcrafted.ts";
+import { handcraftedFeatures, type HandcraftedKind } from "../features/handcrafted.ts";
 import { CpuTiler } from "./tiled.ts";
 import { gpuFcaEngine, gpuTileFor, hostFeatureExtractor } from "./gpu_tiling.ts";
 
@@ -130,7 +130,9 @@ export class Detector {
       knnStride: opts.knnStride,
     };
     if (!FEATURE_KINDS.includes(design.features)) {
-      throw new Error(`--features must be one of ${FEATURE_KINDS.join(", ")}, got '${design.features}'`);
+      throw new Error(
+        `--features must be one of ${FEATURE_KINDS.join(", ")}, got '${design.features}'`,
+      );
     }
     validateDesign(design.stats, design.reference);
     const neural = design.features === "onnx" || design.features === "vgg";
@@ -188,7 +190,15 @@ export class Detector {
       })
       : undefined;
     const impl = new CpuImpl(source, fca, design, neural, tiler);
-    return new Detector("cpu", `${source.runtime}; ${reason}`, params, size, manifest, design, impl);
+    return new Detector(
+      "cpu",
+      `${source.runtime}; ${reason}`,
+      params,
+      size,
+      manifest,
+      design,
+      impl,
+    );
   }
 
   /** Localise anomalies in one image. The map comes back at the image's own size. */

@@ -68,7 +68,8 @@ export function gpuTileFor(
   if (auto > 0) return auto;
   const limit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const fh = Math.ceil(image.height / stride), fw = Math.ceil(image.width / stride);
-  const fits = (h: number, w: number) => 4 * channels * h * w <= limit && 4 * h * w * stride * stride <= limit;
+  const fits = (h: number, w: number) =>
+    4 * channels * h * w <= limit && 4 * h * w * stride * stride <= limit;
   if (fits(fh, fw)) return 0;
   let tile = 4096;
   while (tile > 64 && !fits(tile / stride + 32, tile / stride + 32)) tile /= 2;
