@@ -75,24 +75,43 @@ export function fcaMapReference(
   params: FcaParams,
 ): ScalarMap {
   const { height: H, width: W } = features;
-  const T = params.patch, half = T >> 1;
+  const T = params.patch;
   const weights = patchWeights(T, params.sigmaP);
   const acc = new Float64Array(H * W);
   const errors = new Float64Array(T * T);
   for (let i = 0; i < H; i++) {
     for (let j = 0; j < W; j++) {
       windowErrors(features, reference, T, i, j, errors);
-      const m = params.sigmaS > 0 ? blurPatch(errors, T, params.sigmaS) : errors;
-      for (let dy = 0; dy < T; dy++) {
-        const y = i + dy - half;
-        if (y < 0 || y >= H) continue;
-        for (let dx = 0; dx < T; dx++) {
-          const x = j + dx - half;
-          if (x < 0 || x >= W) continue;
-          acc[y * W + x] += weights[dy * T + dx] * m[dy * T + dx];
-        }
-      }
+      foldWindow(acc, H, W, errors, weights, params, i, j);
     }
   }
   return { height: H, width: W, data: Float32Array.from(acc) };
+}
+
+/**
+ * Add the window centred at (i, j) into the H×W map `acc`: its error map blurred by σs (when on),
+ * weighted by the σp `weights` and added at the values' own positions; contributions outside
+ * the image are dropped (no normalisation).
+ */
+export function foldWindow(
+  acc: Float64Array,
+  H: number,
+  W: number,
+  errors: Float64Array,
+  weights: Float32Array,
+  params: FcaParams,
+  i: number,
+  j: number,
+): void {
+  const T = params.patch, half = T >> 1;
+  const m = params.sigmaS > 0 ? blurPatch(errors, T, params.sigmaS) : errors;
+  for (let dy = 0; dy < T; dy++) {
+    const y = i + dy - half;
+    if (y < 0 || y >= H) continue;
+    for (let dx = 0; dx < T; dx++) {
+      const x = j + dx - half;
+      if (x < 0 || x >= W) continue;
+      acc[y * W + x] += weights[dy * T + dx] * m[dy * T + dx];
+    }
+  }
 }

@@ -21,7 +21,7 @@
  */
 import { tileCounts } from "./median_reference.ts";
 import { patchWeights, reflectIndex } from "./params.ts";
-import { blurPatch } from "./rank_matching.ts";
+import { foldWindow } from "./rank_matching.ts";
 import { randomInt, seededUniform } from "./stats/rng.ts";
 import { stableArgsort } from "./stats/stable_sort.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "./types.ts";
@@ -199,20 +199,11 @@ export function knnFcaMap(
   options: KnnOptions = {},
 ): ScalarMap {
   const { height: H, width: W } = features;
-  const T = params.patch, half = T >> 1;
+  const T = params.patch;
   const weights = patchWeights(T, params.sigmaP);
   const acc = new Float64Array(H * W);
   forEachKnnWindow(features, T, options, (i, j, errors) => {
-    const m = params.sigmaS > 0 ? blurPatch(errors, T, params.sigmaS) : errors;
-    for (let dy = 0; dy < T; dy++) {
-      const y = i + dy - half;
-      if (y < 0 || y >= H) continue;
-      for (let dx = 0; dx < T; dx++) {
-        const x = j + dx - half;
-        if (x < 0 || x >= W) continue;
-        acc[y * W + x] += weights[dy * T + dx] * m[dy * T + dx];
-      }
-    }
+    foldWindow(acc, H, W, errors, weights, params, i, j);
   });
   return { height: H, width: W, data: Float32Array.from(acc) };
 }
