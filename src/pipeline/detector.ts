@@ -174,7 +174,10 @@ export class Detector {
       const tileFor = (image: RgbImage) =>
         gpuTileFor(image, channels, stride, gpu.device.limits, opts.tile ?? 0);
       const impl = new GpuImpl(backbone, fca, tiler, tileFor);
-      const adapter = `${gpu.description}; ${choice.reason}`;
+      // The reason usually names the adapter already ("hardware adapter X").
+      const adapter = choice.reason.includes(gpu.description)
+        ? choice.reason
+        : `${gpu.description}; ${choice.reason}`;
       return new Detector("webgpu", adapter, params, size, manifest, design, impl);
     }
     const source: FeatureSource = neural
