@@ -1,0 +1,95 @@
+// stats_hist_mean.wgsl — step 2 of the histogram-EMD statistic (CPU specification: histMap in
+// src/fca/stats/hist.ts): the spatial mean of the local histograms of each channel.
+//
+// The local histogram at (y, x) is the one-hot of the bin indices blurred by the T-tap Gaussian
+// (2-D kernel = outer product, reflect padding by T/2, edge not repeated), i.e.
+//   hist[b] = Σ_a taps[a] · Σ_t taps[t] · [bins(reflect(y+a-T/2), reflect(x+t-T/2)) == b]
+// (row sums first, as the separable CPU blur). rep[c, b] = mean over all pixels of hist[b].
+//
+// Bindings (group 0):
+//   0: uniform             StatsDims { channels, height, width, side (taps), ... }
+//   1: storage, read       bins: array<u32>  [channels, height, width] (stats_hist_bins.wgsl)
+//   2: storage, read       taps: array<f32>  [side] normalised Gaussian
+//   3: storage, read_write rep:  array<f32>  [channels, MAX_BINS] (unused bins stay 0)
+// Dispatch: (channels, 1, 1); one workgroup of 256 invocations per channel.
+
+struct StatsDims {
+  channels: u32, height: u32, width: u32, side: u32,
+  bins: u32, factor: f32, _pad0: u32, _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> dims: StatsDims;
+@group(0) @binding(1) var<storage, read> bins: array<u32>;
+@group(0) @binding(2) var<storage, read> taps: array<f32>;
+@group(0) @binding(3) var<storage, read_write> rep: array<f32>;
+
+const WG: u32 = 256u;
+const MAX_BINS: u32 = 16u;
+var<workgroup> red: array<f32, WG>;
+
+/// Reflect i into [0, n) without repeating the edge; unsigned `%` only (wgpu's GL backend
+/// computes a negative i32 remainder wrongly, gfx-rs/wgpu#9687).
+fn reflectIndex(i: i32, n: i32) -> i32 {
+  if (n == 1) {
+    return 0;
+  }
+  let period = u32(2 * (n - 1));
+  let m = i32(u32(abs(i)) % period);
+  return select(i32(period) - m, m, m < n);
+}
+
+/// Gaussian-weighted histogram of the window centred on (y, x) of the plane starting at base.
+fn localHistogram(base: u32, y: u32, x: u32, hist: ptr<function, array<f32, MAX_BINS>>) {
+  let T = dims.side;
+  let r = i32(T / 2u);
+  let H = dims.height;
+  let W = dims.width;
+  for (var b = 0u; b < MAX_BINS; b++) {
+    (*hist)[b] = 0.0;
+  }
+  var row: array<f32, MAX_BINS>;
+  for (var a = 0u; a < T; a++) {
+    for (var b = 0u; b < MAX_BINS; b++) {
+      row[b] = 0.0;
+    }
+    let ry = u32(reflectIndex(i32(y + a) - r, i32(H)));
+    for (var t = 0u; t < T; t++) {
+      let rx = u32(reflectIndex(i32(x + t) - r, i32(W)));
+      let k = bins[base + ry * W + rx];
+      row[k] += taps[t];
+    }
+    let g = taps[a];
+    for (var b = 0u; b < MAX_BINS; b++) {
+      (*hist)[b] += g * row[b];
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wg.x;
+  let W = dims.width;
+  let n = dims.height * W;
+  var sums: array<f32, MAX_BINS>;
+  var hist: array<f32, MAX_BINS>;
+  for (var i = lid; i < n; i += WG) {
+    localHistogram(c * n, i / W, i % W, &hist);
+    for (var b = 0u; b < MAX_BINS; b++) {
+      sums[b] += hist[b];
+    }
+  }
+  for (var b = 0u; b < MAX_BINS; b++) {
+    red[lid] = sums[b];
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s = s / 2u) {
+      if (lid < s) {
+        red[lid] += red[lid + s];
+      }
+      workgroupBarrier();
+    }
+    if (lid == 0u) {
+      rep[c * MAX_BINS + b] = red[0] / f32(n);
+    }
+    workgroupBarrier(); // red is rewritten for the next bin
+  }
+}
