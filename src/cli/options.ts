@@ -41,7 +41,7 @@ export const PIPELINE_HELP = `  --patch T          context patch side, odd (defa
   --knn-stride S     step between k-NN candidate windows (default 1)
   --tile N           process in NxN-pixel tiles, same map, memory per tile (default 0 = only
                      images over 4096x4096 px, 256 MB of features or the GPU's buffer limits)
-                     (anything but onnx|vgg + fca + median runs on the CPU)`;
+                     (knn and aota run on the CPU; the rest on either backend)`;
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}

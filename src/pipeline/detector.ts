@@ -19,6 +19,8 @@ import { CpuFca } from "../fca/fast/mod.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { GpuFca } from "../gpu/fca_gpu.ts";
+import { GpuStats } from "../gpu/stats_gpu.ts";
+import { randomReference } from "../fca/references.ts";
 import {
   anomalyMapCpu,
   type ReferenceKind,
@@ -154,14 +156,35 @@ export class Detector {
         std: manifest.normalisation.std,
       };
     }
-    // The GPU runs the paper's method; the rest of the design space runs on the CPU.
-    const requested = paperDefault ? opts.backend ?? "auto" : "cpu";
-    if (!paperDefault && opts.backend === "webgpu") {
+    // k-NN references and Aota's statistics run on the CPU only (heavy by nature).
+    const gpuCapable = design.reference !== "knn" && design.stats !== "aota";
+    const requested = gpuCapable ? opts.backend ?? "auto" : "cpu";
+    if (!gpuCapable && opts.backend === "webgpu") {
       throw new Error(
-        `--backend webgpu runs --features onnx|vgg --stats fca --reference median only; use --backend cpu`,
+        `--backend webgpu does not run --reference knn or --stats aota; use --backend cpu`,
       );
     }
     const choice = await chooseBackend(requested);
+    if (choice.backend === "webgpu" && choice.gpu && !paperDefault) {
+      // The design space on the GPU: features (GPU backbone, read back, or hand-crafted on the
+      // CPU), scaling and the reference on the CPU, the statistics on the GPU.
+      const gpu = choice.gpu;
+      const backbone = neural
+        ? await WebGpuBackbone.create(gpu.device, modelBytes!, spec!)
+        : undefined;
+      const source = backbone
+        ? hostFeatureExtractor(backbone)
+        : handcraftedSource(design.features as HandcraftedKind, design.seed);
+      const impl = new GpuDesignImpl(
+        source,
+        backbone,
+        await GpuFca.create(gpu.device),
+        await GpuStats.create(gpu.device),
+        design,
+        neural,
+      );
+      return new Detector("webgpu", choice.reason, params, size, manifest, design, impl);
+    }
     if (choice.backend === "webgpu" && choice.gpu) {
       const gpu = choice.gpu;
       const backbone = await WebGpuBackbone.create(gpu.device, modelBytes!, spec!);
@@ -184,7 +207,7 @@ export class Detector {
       ? await createCpuBackbone(modelBytes!, spec!, { threads: opts.threads, modelName })
       : handcraftedSource(design.features as HandcraftedKind, design.seed);
     const fca = paperDefault ? await CpuFca.create({ threads: opts.threads }) : undefined;
-    const reason = paperDefault ? choice.reason : `design-space option on the CPU`;
+    const reason = gpuCapable ? choice.reason : `--reference knn / --stats aota run on the CPU`;
     const tiler = fca
       ? new CpuTiler(source, fca, {
         tile: opts.tile,
@@ -340,6 +363,60 @@ class CpuImpl implements DetectorImpl {
   async dispose(): Promise<void> {
     this.fca?.dispose();
     await this.source.dispose();
+  }
+}
+
+/** The design space on the WebGPU backend (everything but k-NN references and Aota). */
+class GpuDesignImpl implements DetectorImpl {
+  constructor(
+    private source: FeatureSource,
+    private backbone: WebGpuBackbone | undefined,
+    private fca: GpuFca,
+    private stats: GpuStats,
+    private design: Design,
+    private scaleFeatures: boolean,
+  ) {}
+
+  async detect(
+    input: RgbImage,
+    outHeight: number,
+    outWidth: number,
+    params: FcaParams,
+    timings: Record<string, number>,
+  ): Promise<Detection> {
+    let t = performance.now();
+    const features = await this.source.extract(input);
+    timings[this.scaleFeatures ? "backbone" : "features"] = lap();
+    checkFeatureSize(features.height, features.width, params, input);
+    if (this.scaleFeatures) minMaxScale(features);
+    timings.scale = lap();
+    const { stats, reference } = this.design;
+    let featureMap: ScalarMap;
+    if (stats === "fca" || stats === "sww") {
+      const ref = reference === "random"
+        ? randomReference(features, params.patch, this.design.seed)
+        : await this.fca.medianReference(features, params.patch);
+      timings.reference = lap();
+      featureMap = stats === "fca"
+        ? await this.fca.fcaMap(features, params, { reference: ref })
+        : await this.stats.map(features, { stats, params, reference: ref });
+    } else {
+      featureMap = await this.stats.map(features, { stats: stats as "hist" | "moments", params });
+    }
+    timings[stats] = lap();
+    return finishOnCpu(featureMap, outHeight, outWidth, timings);
+
+    function lap(): number {
+      const now = performance.now(), d = now - t;
+      t = now;
+      return d;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.stats.dispose();
+    this.fca.dispose();
+    await this.backbone?.dispose();
   }
 }
 

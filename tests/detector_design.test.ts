@@ -1,0 +1,53 @@
+/**
+ * The design space through the Detector: the webgpu backend gives the cpu backend's maps for every
+ * statistics/reference pair it runs, and refuses the CPU-only ones in one line.
+ */
+import assert from "node:assert/strict";
+import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
+import { acquireGpu } from "../src/gpu/device.ts";
+import { syntheticTexture } from "../src/io/synthetic.ts";
+import { relativeMaxError } from "./_shared.ts";
+
+const gpu = await acquireGpu({ allowFallback: true }).catch(() => null);
+const image = syntheticTexture(48, { seed: 11, defect: true }).image;
+
+const CASES: DetectorOptions[] = [
+  { features: "colors", stats: "sww", reference: "median" },
+  { features: "colors", stats: "sww", reference: "random", seed: 3 },
+  { features: "laws", stats: "hist" },
+  { features: "laws", stats: "moments" },
+  { features: "colors", stats: "fca", reference: "random", seed: 5 },
+  { features: "laws", stats: "fca", reference: "median" },
+];
+
+for (const design of CASES) {
+  Deno.test({
+    name: `webgpu equals cpu: ${design.features}/${design.stats}/${design.reference ?? "median"}`,
+    ignore: !gpu,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
+      const cpu = await Detector.create({ ...design, params, backend: "cpu" });
+      const web = await Detector.create({ ...design, params, backend: "webgpu" });
+      try {
+        assert.equal(web.backend, "webgpu");
+        const a = await cpu.detect(image), b = await web.detect(image);
+        const err = relativeMaxError(b.map.data, a.map.data);
+        assert.ok(err <= 1e-5, `relative error ${err}`);
+      } finally {
+        await cpu.dispose();
+        await web.dispose();
+      }
+    },
+  });
+}
+
+Deno.test("CPU-only design points refuse a forced webgpu backend in one line", async () => {
+  for (const design of [{ stats: "aota" }, { reference: "knn" }] as DetectorOptions[]) {
+    await assert.rejects(
+      () => Detector.create({ ...design, features: "colors", backend: "webgpu" }),
+      /--backend webgpu does not run --reference knn or --stats aota; use --backend cpu/,
+    );
+  }
+});
