@@ -3,6 +3,7 @@
  * are tiny because CI runs WebGPU on llvmpipe; ignored when there is no adapter.
  */
 import assert from "node:assert/strict";
+import { acquireGpu } from "../src/gpu/device.ts";
 import { GpuFca } from "../src/gpu/fca_gpu.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
@@ -12,23 +13,15 @@ import type { FcaParams, FeatureMap, ScalarMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
 
-const adapter = await navigator.gpu?.requestAdapter().catch(() => null) ?? null;
-const HAVE_GPU = adapter !== null;
+// One device per process (the shared one): several devices at once can crash wgpu's GL backend
+// at exit.
+const shared = await acquireGpu({ allowFallback: true }).catch(() => null);
+const HAVE_GPU = shared !== null;
 
 let fcaPromise: Promise<GpuFca> | null = null;
 /** One device and one compiled GpuFca for the whole file (pipelines compile once). */
 function gpu(): Promise<GpuFca> {
-  fcaPromise ??= (async () => {
-    const l = adapter!.limits;
-    const device = await adapter!.requestDevice({
-      requiredLimits: {
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxBufferSize: l.maxBufferSize,
-        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      },
-    });
-    return GpuFca.create(device);
-  })();
+  fcaPromise ??= GpuFca.create(shared!.device);
   return fcaPromise;
 }
 

@@ -4,6 +4,7 @@
  * ignored when there is no adapter.
  */
 import assert from "node:assert/strict";
+import { acquireGpu } from "../src/gpu/device.ts";
 import { GpuStats } from "../src/gpu/stats_gpu.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
 import { randomReference } from "../src/fca/references.ts";
@@ -13,22 +14,15 @@ import type { FeatureMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
 
-const adapter = await navigator.gpu?.requestAdapter().catch(() => null) ?? null;
-const HAVE_GPU = adapter !== null;
+// One device per process (the shared one): several devices at once can crash wgpu's GL backend
+// at exit.
+const shared = await acquireGpu({ allowFallback: true }).catch(() => null);
+const HAVE_GPU = shared !== null;
 
 let statsPromise: Promise<GpuStats> | null = null;
 /** One device and one compiled GpuStats for the whole file (pipelines compile once). */
 function gpu(): Promise<GpuStats> {
-  statsPromise ??= (async () => {
-    const l = adapter!.limits;
-    const device = await adapter!.requestDevice({
-      requiredLimits: {
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxBufferSize: l.maxBufferSize,
-      },
-    });
-    return GpuStats.create(device);
-  })();
+  statsPromise ??= GpuStats.create(shared!.device);
   return statsPromise;
 }
 
