@@ -14,10 +14,7 @@
 //   3: storage, read_write binTop:     array<atomic<u32>, 4>  ([0] = largest bin index)
 // Dispatch: (channels, 1, 1); one workgroup of 256 invocations per channel.
 
-struct StatsDims {
-  channels: u32, height: u32, width: u32, side: u32,
-  bins: u32, factor: f32, _pad0: u32, _pad1: u32,
-}
+//#include stats_dims
 
 @group(0) @binding(0) var<uniform> dims: StatsDims;
 @group(0) @binding(1) var<storage, read> features: array<f32>;

@@ -3,7 +3,7 @@
 // local histogram and that channel's spatial mean histogram, averaged over channels:
 //   out[y, x] = mean_c ( mean_{b < nb} | Σ_{b' <= b} rep[c, b'] - Σ_{b' <= b} hist_c(y, x)[b'] | )
 // with nb = binTop[0] + 1 (largest bin index present, as torch's one_hot) and the local histogram
-// of stats_hist_mean.wgsl (same function, repeated here).
+// of lib/local_histogram.wgsl (shared with stats_hist_mean.wgsl).
 //
 // Bindings (group 0):
 //   0: uniform             StatsDims { channels, height, width, side (taps), ... }
@@ -15,10 +15,7 @@
 // Dispatch: (gx, gy, 1) workgroups of 64 with gx*gy*64 >= height*width; the pixel index is
 // (wg.y * gx + wg.x) * 64 + local index.
 
-struct StatsDims {
-  channels: u32, height: u32, width: u32, side: u32,
-  bins: u32, factor: f32, _pad0: u32, _pad1: u32,
-}
+//#include stats_dims
 
 @group(0) @binding(0) var<uniform> dims: StatsDims;
 @group(0) @binding(1) var<storage, read> bins: array<u32>;
@@ -29,43 +26,9 @@ struct StatsDims {
 
 const MAX_BINS: u32 = 16u;
 
-/// Reflect i into [0, n) without repeating the edge; unsigned `%` only (wgpu's GL backend
-/// computes a negative i32 remainder wrongly, gfx-rs/wgpu#9687).
-fn reflectIndex(i: i32, n: i32) -> i32 {
-  if (n == 1) {
-    return 0;
-  }
-  let period = u32(2 * (n - 1));
-  let m = i32(u32(abs(i)) % period);
-  return select(i32(period) - m, m, m < n);
-}
+//#include reflect_index
 
-/// Gaussian-weighted histogram of the window centred on (y, x) of the plane starting at base.
-fn localHistogram(base: u32, y: u32, x: u32, hist: ptr<function, array<f32, MAX_BINS>>) {
-  let T = dims.side;
-  let r = i32(T / 2u);
-  let H = dims.height;
-  let W = dims.width;
-  for (var b = 0u; b < MAX_BINS; b++) {
-    (*hist)[b] = 0.0;
-  }
-  var row: array<f32, MAX_BINS>;
-  for (var a = 0u; a < T; a++) {
-    for (var b = 0u; b < MAX_BINS; b++) {
-      row[b] = 0.0;
-    }
-    let ry = u32(reflectIndex(i32(y + a) - r, i32(H)));
-    for (var t = 0u; t < T; t++) {
-      let rx = u32(reflectIndex(i32(x + t) - r, i32(W)));
-      let k = bins[base + ry * W + rx];
-      row[k] += taps[t];
-    }
-    let g = taps[a];
-    for (var b = 0u; b < MAX_BINS; b++) {
-      (*hist)[b] += g * row[b];
-    }
-  }
-}
+//#include local_histogram
 
 @compute @workgroup_size(64)
 fn main(

@@ -13,10 +13,7 @@
 //   3: storage, read_write rep:  array<f32>  [channels, MAX_BINS] (unused bins stay 0)
 // Dispatch: (channels, 1, 1); one workgroup of 256 invocations per channel.
 
-struct StatsDims {
-  channels: u32, height: u32, width: u32, side: u32,
-  bins: u32, factor: f32, _pad0: u32, _pad1: u32,
-}
+//#include stats_dims
 
 @group(0) @binding(0) var<uniform> dims: StatsDims;
 @group(0) @binding(1) var<storage, read> bins: array<u32>;
@@ -27,43 +24,9 @@ const WG: u32 = 256u;
 const MAX_BINS: u32 = 16u;
 var<workgroup> red: array<f32, WG>;
 
-/// Reflect i into [0, n) without repeating the edge; unsigned `%` only (wgpu's GL backend
-/// computes a negative i32 remainder wrongly, gfx-rs/wgpu#9687).
-fn reflectIndex(i: i32, n: i32) -> i32 {
-  if (n == 1) {
-    return 0;
-  }
-  let period = u32(2 * (n - 1));
-  let m = i32(u32(abs(i)) % period);
-  return select(i32(period) - m, m, m < n);
-}
+//#include reflect_index
 
-/// Gaussian-weighted histogram of the window centred on (y, x) of the plane starting at base.
-fn localHistogram(base: u32, y: u32, x: u32, hist: ptr<function, array<f32, MAX_BINS>>) {
-  let T = dims.side;
-  let r = i32(T / 2u);
-  let H = dims.height;
-  let W = dims.width;
-  for (var b = 0u; b < MAX_BINS; b++) {
-    (*hist)[b] = 0.0;
-  }
-  var row: array<f32, MAX_BINS>;
-  for (var a = 0u; a < T; a++) {
-    for (var b = 0u; b < MAX_BINS; b++) {
-      row[b] = 0.0;
-    }
-    let ry = u32(reflectIndex(i32(y + a) - r, i32(H)));
-    for (var t = 0u; t < T; t++) {
-      let rx = u32(reflectIndex(i32(x + t) - r, i32(W)));
-      let k = bins[base + ry * W + rx];
-      row[k] += taps[t];
-    }
-    let g = taps[a];
-    for (var b = 0u; b < MAX_BINS; b++) {
-      (*hist)[b] += g * row[b];
-    }
-  }
-}
+//#include local_histogram
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -13,10 +13,7 @@
 // Dispatch: (gx, gy, 1) workgroups of 64 with gx*gy*64 >= height*width; the pixel index is
 // (wg.y * gx + wg.x) * 64 + local index.
 
-struct StatsDims {
-  channels: u32, height: u32, width: u32, side: u32,
-  bins: u32, factor: f32, _pad0: u32, _pad1: u32,
-}
+//#include stats_dims
 
 @group(0) @binding(0) var<uniform> dims: StatsDims;
 @group(0) @binding(1) var<storage, read> contrib: array<f32>;
