@@ -294,6 +294,16 @@ function resolveVggPath(option?: string): string {
   return path;
 }
 
+/** A clock whose every call returns the milliseconds since the previous call (or its creation). */
+function lapTimer(): () => number {
+  let t = performance.now();
+  return () => {
+    const now = performance.now(), d = now - t;
+    t = now;
+    return d;
+  };
+}
+
 /** Upsample a feature-resolution map to the output size and render its heatmap, on the CPU. */
 function finishOnCpu(
   featureMap: ScalarMap,
@@ -301,17 +311,16 @@ function finishOnCpu(
   outWidth: number,
   timings: Record<string, number>,
 ): Detection {
-  let t = performance.now();
+  const lap = lapTimer();
   const map = resizeBilinear(featureMap, outHeight, outWidth);
-  timings.upsample = performance.now() - t;
-  t = performance.now();
+  timings.upsample = lap();
   let lo = Infinity, hi = -Infinity;
   for (const v of map.data) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
   const heatmap = colorize(map.data, lo, hi);
-  timings.colormap = performance.now() - t;
+  timings.colormap = lap();
   return { map, score: hi, heatmap, featureMap, timings };
 }
 
@@ -331,13 +340,12 @@ class CpuImpl implements DetectorImpl {
     params: FcaParams,
     timings: Record<string, number>,
   ): Promise<Detection> {
-    let t = performance.now();
+    const lap = lapTimer();
     const tile = this.tiler?.tileFor(input) ?? 0;
     let featureMap: ScalarMap;
     if (tile > 0) {
       // Large images (or --tile): memory proportional to the tile, same map (tiled.ts).
       featureMap = await this.tiler!.featureMap(input, params, tile, timings);
-      t = performance.now();
     } else {
       const features = await this.source.extract(input);
       timings[this.scaleFeatures ? "backbone" : "features"] = lap();
@@ -352,12 +360,6 @@ class CpuImpl implements DetectorImpl {
       timings[this.fca ? "fca" : this.design.stats] = lap();
     }
     return finishOnCpu(featureMap, outHeight, outWidth, timings);
-
-    function lap(): number {
-      const now = performance.now(), d = now - t;
-      t = now;
-      return d;
-    }
   }
 
   async dispose(): Promise<void> {
@@ -384,7 +386,7 @@ class GpuDesignImpl implements DetectorImpl {
     params: FcaParams,
     timings: Record<string, number>,
   ): Promise<Detection> {
-    let t = performance.now();
+    const lap = lapTimer();
     const features = await this.source.extract(input);
     timings[this.scaleFeatures ? "backbone" : "features"] = lap();
     checkFeatureSize(features.height, features.width, params, input);
@@ -405,12 +407,6 @@ class GpuDesignImpl implements DetectorImpl {
     }
     timings[stats] = lap();
     return finishOnCpu(featureMap, outHeight, outWidth, timings);
-
-    function lap(): number {
-      const now = performance.now(), d = now - t;
-      t = now;
-      return d;
-    }
   }
 
   async dispose(): Promise<void> {
@@ -441,20 +437,20 @@ class GpuImpl implements DetectorImpl {
       const featureMap = await this.tiler.featureMap(input, params, tile, timings);
       return finishOnCpu(featureMap, outHeight, outWidth, timings);
     }
-    let t = performance.now();
+    const lap = lapTimer();
     const features = await this.backbone.run(input);
     try {
       Object.assign(timings, features.timings);
-      timings.backbone = performance.now() - t;
+      timings.backbone = lap();
       checkFeatureSize(features.height, features.width, params, input);
-      t = performance.now();
+      lap();
       const out = await this.fca.run(features, params, {
         height: outHeight,
         width: outWidth,
         colormapLut: INFERNO_RGBA8,
         keepFeatureMap: true,
       });
-      timings.fca = performance.now() - t;
+      timings.fca = lap();
       const featureMap = out.featureMap
         ? { height: features.height, width: features.width, data: out.featureMap }
         : undefined;
