@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
-import { acquireGpu } from "../src/gpu/device.ts";
+import { SHARED_GPU } from "./_gpu.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
 import { relativeMaxError } from "./_shared.ts";
 
-const gpu = await acquireGpu({ allowFallback: true }).catch(() => null);
+const gpu = SHARED_GPU;
 const image = syntheticTexture(48, { seed: 11, defect: true }).image;
 
 const CASES: DetectorOptions[] = [

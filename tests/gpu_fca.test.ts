@@ -3,7 +3,7 @@
  * are tiny because CI runs WebGPU on llvmpipe; ignored when there is no adapter.
  */
 import assert from "node:assert/strict";
-import { acquireGpu } from "../src/gpu/device.ts";
+import { gpuTest, SHARED_GPU } from "./_gpu.ts";
 import { GpuFca } from "../src/gpu/fca_gpu.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
@@ -13,27 +13,11 @@ import type { FcaParams, FeatureMap, ScalarMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
 
-// One device per process (the shared one): several devices at once can crash wgpu's GL backend
-// at exit.
-const shared = await acquireGpu({ allowFallback: true }).catch(() => null);
-const HAVE_GPU = shared !== null;
-
 let fcaPromise: Promise<GpuFca> | null = null;
 /** One device and one compiled GpuFca for the whole file (pipelines compile once). */
 function gpu(): Promise<GpuFca> {
-  fcaPromise ??= GpuFca.create(shared!.device);
+  fcaPromise ??= GpuFca.create(SHARED_GPU!.device);
   return fcaPromise;
-}
-
-/** GPU tests share one device across tests, so the resource sanitizer cannot apply. */
-function gpuTest(name: string, fn: () => Promise<void>, ignore = false): void {
-  Deno.test({
-    name,
-    ignore: !HAVE_GPU || ignore,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn,
-  });
 }
 
 /**

@@ -4,7 +4,7 @@
  * ignored when there is no adapter.
  */
 import assert from "node:assert/strict";
-import { acquireGpu } from "../src/gpu/device.ts";
+import { gpuTest, SHARED_GPU } from "./_gpu.ts";
 import { GpuStats } from "../src/gpu/stats_gpu.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
 import { randomReference } from "../src/fca/references.ts";
@@ -14,27 +14,11 @@ import type { FeatureMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
 
-// One device per process (the shared one): several devices at once can crash wgpu's GL backend
-// at exit.
-const shared = await acquireGpu({ allowFallback: true }).catch(() => null);
-const HAVE_GPU = shared !== null;
-
 let statsPromise: Promise<GpuStats> | null = null;
 /** One device and one compiled GpuStats for the whole file (pipelines compile once). */
 function gpu(): Promise<GpuStats> {
-  statsPromise ??= GpuStats.create(shared!.device);
+  statsPromise ??= GpuStats.create(SHARED_GPU!.device);
   return statsPromise;
-}
-
-/** GPU tests share one device across tests, so the resource sanitizer cannot apply. */
-function gpuTest(name: string, fn: () => Promise<void>, ignore = false): void {
-  Deno.test({
-    name,
-    ignore: !HAVE_GPU || ignore,
-    sanitizeResources: false,
-    sanitizeOps: false,
-    fn,
-  });
 }
 
 /**

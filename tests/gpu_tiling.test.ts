@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { gpuFcaEngine, gpuTileFor } from "../src/pipeline/gpu_tiling.ts";
 import { tiledFeatureMap } from "../src/pipeline/tiled.ts";
 import { GpuFca } from "../src/gpu/fca_gpu.ts";
-import { acquireGpu } from "../src/gpu/device.ts";
+import { SHARED_GPU } from "./_gpu.ts";
 import { CpuFca } from "../src/fca/fast/mod.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
@@ -31,7 +31,7 @@ Deno.test("gpuTileFor: whole image when it fits, tiles when buffers or the CPU r
   assert.ok(tile > 0 && 4 * 512 * (tile / 8 + 32) ** 2 <= 2 ** 27, `tile ${tile}`);
 });
 
-const gpu = await acquireGpu({ allowFallback: true }).catch(() => null);
+const gpu = SHARED_GPU;
 
 Deno.test({
   name: "GPU FCA tiles through the tiled path equal the untiled CPU map",

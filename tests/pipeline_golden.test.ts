@@ -16,10 +16,10 @@ import {
   MODEL_PATH,
   relativeMaxError,
 } from "./_shared.ts";
-import { acquireGpu } from "../src/gpu/device.ts";
+import { SHARED_GPU } from "./_gpu.ts";
 
 const SETS = ["magnetic_tile", "fabric_stain_hsst", "crackforest"];
-const gpu = await acquireGpu({ allowFallback: true }).catch(() => null);
+const gpu = SHARED_GPU;
 
 for (const backend of ["cpu", "webgpu"] as const) {
   Deno.test({
