@@ -11,6 +11,7 @@ import { readImage } from "../src/io/decode.ts";
 import { resizeImage } from "../src/io/resize.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
 import { outputPaths, writeOutputs } from "../src/pipeline/outputs.ts";
+import { encodeImagePng } from "../src/io/encode.ts";
 import type { RgbImage } from "../src/io/types.ts";
 
 const { values } = parseArgs({
@@ -73,12 +74,7 @@ if (values.cold) {
   const size = sizes.includes(512) ? 512 : sizes[0];
   const path = `${tmp}/cold.png`;
   const img = source ? resizeImage(source, size, size) : syntheticTexture(size, { seed: 1 }).image;
-  const { encodePng } = await import("../src/io/encode.ts");
-  const n = size * size, rgb = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) rgb[3 * i + c] = img.data[c * n + i] * 255;
-  }
-  await Deno.writeFile(path, encodePng(size, size, rgb, 3));
+  await Deno.writeFile(path, encodeImagePng(img));
   const t0 = performance.now();
   const p = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../mod.ts", import.meta.url).pathname, path, "--backend", "cpu"],

@@ -3,7 +3,7 @@
  * non-zero exit for every bad input, losing nothing.
  */
 import assert from "node:assert/strict";
-import { encodePng } from "../src/io/encode.ts";
+import { encodeImagePng } from "../src/io/encode.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
 import { decodeNpy } from "../src/io/npy.ts";
 import { decodeImage } from "../src/io/decode.ts";
@@ -23,12 +23,7 @@ async function fca(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 function texturePng(size: number, seed = 3): Uint8Array {
-  const { image } = syntheticTexture(size, { seed, defect: true });
-  const n = size * size, rgb = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(image.data[c * n + i] * 255);
-  }
-  return encodePng(size, size, rgb, 3);
+  return encodeImagePng(syntheticTexture(size, { seed, defect: true }).image);
 }
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
@@ -52,6 +47,8 @@ for (
     [["x.png", "--backend", "tpu"], /--backend must be auto, webgpu or cpu/],
     [["x.png", "--size", "7.5"], /--size must be/],
     [["x.png", "--bogus"], /Unknown option '--bogus'/],
+    [["x.png", "--io-workers=-1"], /--io-workers must be an integer in \[0, 64\]/],
+    [["x.png", "--io-workers", "two"], /--io-workers must be an integer in \[0, 64\]/],
     [["x.png", "--out", "/proc/fca-cannot-write"], /output folder is not writable/],
     [[], /Usage|Commands/],
   ] as [string[], RegExp][]

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { syntheticTexture } from "../io/synthetic.ts";
-import { encodePng } from "../io/encode.ts";
+import { encodeImagePng, encodePng } from "../io/encode.ts";
 import { readImage } from "../io/decode.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { runDetect } from "./detect.ts";
@@ -22,12 +22,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   const size = Number(values["image-size"] ?? 512);
   await Deno.mkdir(out, { recursive: true });
   const { image } = syntheticTexture(size, { seed: 7, defect: true });
-  const n = size * size, rgb = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(image.data[c * n + i] * 255);
-  }
   const path = `${out}/texture.png`;
-  await writeFileAtomic(path, encodePng(size, size, rgb, 3));
+  await writeFileAtomic(path, encodeImagePng(image));
   console.error(`demo: generated ${path} (${size}x${size} procedural texture with a defect)`);
   // Pipeline flags pass through; --out and --image-size are the demo's own.
   const rest = argv.filter((a, i) =>

@@ -5,8 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import { Detector } from "../pipeline/detector.ts";
-import { outputPaths, writeOutputs } from "../pipeline/outputs.ts";
-import { readImage } from "../io/decode.ts";
+import { outputPaths } from "../pipeline/outputs.ts";
+import { detectStream, type StreamItem } from "../pipeline/stream.ts";
+import { defaultIoWorkers, IoPool } from "../io/io_pool.ts";
 import { expandInputs } from "./inputs.ts";
 import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
 
@@ -18,6 +19,8 @@ input size) beside each input or into --out, and prints one JSON line per image.
 Options:
 ${PIPELINE_HELP}
   --out DIR          write outputs into DIR (created if missing)
+  --io-workers N     threads that decode inputs and write outputs while the detector runs
+                     (default: one per core but one, at most 8; 0 = on the main thread)
   --help             show this help
   --version          show the version`;
 
@@ -25,7 +28,7 @@ ${PIPELINE_HELP}
 export async function runDetect(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...PIPELINE_FLAGS, out: { type: "string" } },
+    options: { ...PIPELINE_FLAGS, out: { type: "string" }, "io-workers": { type: "string" } },
     allowPositionals: true,
     strict: true,
   });
@@ -34,47 +37,55 @@ export async function runDetect(argv: string[]): Promise<number> {
   const outDir = values.out;
   if (outDir !== undefined) await ensureWritableDir(outDir);
 
+  const ioWorkers = parseIoWorkers(values["io-workers"]);
   const items = await expandInputs(positionals);
   let failed = 0;
-  const detector = await Detector.create(options);
+  const work: StreamItem[] = [];
+  for (const item of items) {
+    if ("error" in item) {
+      console.error(`error: ${naming(item.path, item.error)}`);
+      failed++;
+    } else work.push({ path: item.path, outputs: outputPaths(item.path, outDir) });
+  }
+  // A single image gains nothing from worker threads but their start-up time.
+  const pool = IoPool.create(work.length > 1 ? ioWorkers ?? defaultIoWorkers() : 0);
+  let detector: Detector | undefined;
   try {
-    for (const item of items) {
-      if ("error" in item) {
-        console.error(`error: ${naming(item.path, item.error)}`);
+    detector = await Detector.create(options);
+    for await (const result of detectStream(detector, work, pool)) {
+      if ("error" in result) {
+        console.error(`error: ${naming(result.path, oneLine(result.error))}`);
         failed++;
         continue;
       }
-      try {
-        const t0 = performance.now();
-        const image = await readImage(item.path);
-        const tDecode = performance.now() - t0;
-        const det = await detector.detect(image);
-        const t1 = performance.now();
-        const paths = await writeOutputs(det, image, outputPaths(item.path, outDir));
-        const ms: Record<string, number> = { decode: tDecode, ...det.timings };
-        ms.write = performance.now() - t1;
-        ms.total = performance.now() - t0;
-        for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
-        console.log(JSON.stringify({
-          path: item.path,
-          width: image.width,
-          height: image.height,
-          score: det.score,
-          backend: detector.backend,
-          adapter: detector.adapter,
-          outputs: paths,
-          ms,
-        }));
-      } catch (err) {
-        console.error(`error: ${naming(item.path, oneLine(err))}`);
-        failed++;
-      }
+      const ms = result.ms;
+      for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
+      console.log(JSON.stringify({
+        path: result.path,
+        width: result.width,
+        height: result.height,
+        score: result.score,
+        backend: detector.backend,
+        adapter: detector.adapter,
+        outputs: result.outputs,
+        ms,
+      }));
     }
   } finally {
-    await detector.dispose();
+    pool.dispose();
+    await detector?.dispose();
   }
   if (failed > 0) console.error(`${failed} of ${items.length} inputs failed`);
   return failed > 0 ? 1 : 0;
+}
+
+function parseIoWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 64 || text.trim() === "") {
+    throw new UsageError(`--io-workers must be an integer in [0, 64], got '${text}'`);
+  }
+  return n;
 }
 
 async function ensureWritableDir(dir: string): Promise<void> {

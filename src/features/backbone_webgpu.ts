@@ -14,12 +14,12 @@
  *   `channels × height × width × 4` (e.g. 131072 bytes for a 512×5×7 map): use the dims.
  * - `storageBufferCacheMode: "disabled"` breaks on Deno ("Buffer … has been destroyed" inside
  *   OrtRun): ORT destroys buffers before the dispatch that uses them is submitted. Keep the default.
- * - Known leak, not ours: on Deno 2.9.6 with llvmpipe every `session.run` on this EP grows the
- *   process's native memory by ~5.8 MiB, independent of image size (32² to 128²), of CPU or GPU
- *   tensors in and out, of `validationMode` and of the buffer cache modes; `session.release()`
- *   does not return it and the wasm heap stays at 23 MiB. Deno's WebGPU alone leaks ~2 KiB per
- *   `queue.writeBuffer` and ~3.4 KiB per `mappedAtCreation` buffer. Long batches on this backend
- *   therefore grow by that much per image.
+ * - Known leak, not ours, on wgpu's Vulkan backend only: there (Mesa lavapipe) every
+ *   `session.run` grows the process's native memory by ~5.9 MiB, independent of image size, of
+ *   CPU or GPU tensors in and out, of `validationMode`, the buffer cache modes, graph capture,
+ *   forced GC and `onSubmittedWorkDone`; `session.release()` does not return it. On wgpu's GL
+ *   backend the same loop grows by ~40 KiB per run, and our own kernels by ~20 KiB per run on
+ *   both. Unmeasured on a hardware Vulkan driver (bench/stream.ts reports it).
  * - The first run of each new input shape compiles ORT's shaders: seconds on llvmpipe (Mesa's
  *   disk cache makes later processes faster).
  * @module

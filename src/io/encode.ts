@@ -4,6 +4,7 @@
  */
 
 import { encode } from "fast-png";
+import type { RgbImage } from "./types.ts";
 
 /**
  * Encode interleaved 8-bit pixels as a PNG.
@@ -31,4 +32,13 @@ export function encodePng(
   const png = encode({ width, height, data: pixels, channels, depth: 8 });
   // Copy onto a fresh ArrayBuffer so callers get an exact-length, ArrayBuffer-backed array.
   return new Uint8Array(png);
+}
+
+/** Encode a planar RGB image (values in [0, 1]) as an 8-bit RGB PNG. */
+export function encodeImagePng(image: RgbImage): Uint8Array<ArrayBuffer> {
+  const n = image.width * image.height, rgb = new Uint8Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(image.data[c * n + i] * 255);
+  }
+  return encodePng(image.width, image.height, rgb, 3);
 }

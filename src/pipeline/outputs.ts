@@ -2,7 +2,7 @@
  * Writing one detection to disk: heatmap PNG, overlay PNG and float32 `.npy`, each atomically.
  * @module
  */
-import type { Detection } from "./detector.ts";
+import type { ScalarMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
 import { encodePng } from "../io/encode.ts";
 import { overlay } from "../io/colormap.ts";
@@ -31,9 +31,17 @@ export function outputPaths(inputPath: string, outDir?: string): OutputPaths {
   };
 }
 
+/** The parts of a detection that are written (a `Detection` has them). */
+export interface RenderedMap {
+  /** Anomaly map at the input size. */
+  map: ScalarMap;
+  /** Its RGBA8 heatmap. */
+  heatmap: Uint8Array;
+}
+
 /** Encode and write the outputs of `det` for `image`. Returns the paths written. */
 export async function writeOutputs(
-  det: Detection,
+  det: RenderedMap,
   image: RgbImage,
   paths: OutputPaths,
 ): Promise<OutputPaths> {

@@ -9,6 +9,7 @@ import { tileCounts } from "../median_reference.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../types.ts";
 import { type Layout, makeLayout, planRegions, type Regions } from "./layout.ts";
 import { type Job, ThreadState } from "./tasks.ts";
+import { startModuleWorker } from "../../io/web_worker.ts";
 import {
   compileKernel,
   instantiateKernel,
@@ -66,10 +67,8 @@ export class CpuFca {
     const kernel = instantiateKernel(module, memory);
     const workers: Worker[] = [];
     if (threads > 1) {
-      const url = new URL("./worker.ts", import.meta.url).href;
-      for (let index = 0; index < threads; index++) {
-        workers.push(new Worker(url, { type: "module" }));
-      }
+      const url = new URL("./worker.ts", import.meta.url);
+      for (let index = 0; index < threads; index++) workers.push(startModuleWorker(url));
       try {
         await Promise.all(
           workers.map((w, index) => ask(w, { init: { module, memory, index, wasm } })),

@@ -1,0 +1,136 @@
+/**
+ * A pool of worker threads for the image I/O around detection: decoding inputs and encoding and
+ * writing outputs (heatmap PNG, overlay PNG, `.npy`). At 1024² these codecs cost more CPU than a
+ * GPU detection, so a stream of images needs them off the main thread and in parallel.
+ * With `size` 0 the same work runs inline on the calling thread (single images, tests).
+ * @module
+ */
+import type { RgbImage } from "./types.ts";
+import { readImage } from "./decode.ts";
+import { startModuleWorker } from "./web_worker.ts";
+import { type OutputPaths, type RenderedMap, writeOutputs } from "../pipeline/outputs.ts";
+
+/** What a worker needs to write one detection's outputs. */
+export interface WriteJob {
+  detection: RenderedMap;
+  image: RgbImage;
+  paths: OutputPaths;
+}
+
+/** A finished I/O request and the milliseconds it took where it ran. */
+export interface Timed<T> {
+  value: T;
+  ms: number;
+}
+
+interface Pending {
+  resolve(reply: Record<string, unknown>): void;
+  reject(err: Error): void;
+  worker: number;
+}
+
+/** Decoding and writing, wherever they run (an {@link IoPool}, or a stand-in in tests). */
+export interface ImageIo {
+  /** Worker threads doing the work (0: inline); sizes the stream's read-ahead. */
+  readonly size: number;
+  /** Read and decode an image file. */
+  decode(path: string): Promise<Timed<RgbImage>>;
+  /** Encode and write a detection's outputs; may take ownership of the job's arrays. */
+  write(job: WriteJob): Promise<Timed<OutputPaths>>;
+}
+
+/** Default pool size: leave a core to the main thread, at most 8 workers. */
+export function defaultIoWorkers(): number {
+  return Math.min(8, Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
+}
+
+/** Decode and write through worker threads; requests go to the worker with the fewest pending. */
+export class IoPool implements ImageIo {
+  #workers: Worker[];
+  #load: number[];
+  #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #broken: Error | null = null;
+
+  /** Number of worker threads (0 when the work runs inline). */
+  readonly size: number;
+
+  private constructor(workers: Worker[]) {
+    this.#workers = workers;
+    this.size = workers.length;
+    this.#load = workers.map(() => 0);
+    workers.forEach((w) => {
+      w.onmessage = (e: MessageEvent<Record<string, unknown> & { id: number }>) => {
+        const p = this.#pending.get(e.data.id);
+        if (!p) return;
+        this.#pending.delete(e.data.id);
+        this.#load[p.worker]--;
+        if (typeof e.data.error === "string") p.reject(new Error(e.data.error));
+        else p.resolve(e.data);
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        this.#broken = new Error(`io worker crashed: ${e.message}`);
+        this.dispose();
+      };
+    });
+  }
+
+  /** Start `size` workers (0: no workers, everything inline). */
+  static create(size: number = defaultIoWorkers()): IoPool {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new Error(`io workers must be an integer >= 0, got ${size}`);
+    }
+    const url = new URL("./io_worker.ts", import.meta.url);
+    return new IoPool(Array.from({ length: size }, () => startModuleWorker(url)));
+  }
+
+  /** Read and decode an image file (errors as from `readImage`). */
+  async decode(path: string): Promise<Timed<RgbImage>> {
+    if (this.size === 0) return await timed(() => readImage(path));
+    const reply = await this.#ask({ decode: path });
+    return { value: reply.image as RgbImage, ms: reply.ms as number };
+  }
+
+  /**
+   * Encode and write the outputs atomically. The job's arrays are transferred to the worker:
+   * the caller must not use `image.data`, `detection.map.data` or `detection.heatmap` afterwards.
+   */
+  async write(job: WriteJob): Promise<Timed<OutputPaths>> {
+    if (this.size === 0) {
+      return await timed(() => writeOutputs(job.detection, job.image, job.paths));
+    }
+    const buffers = new Set<ArrayBuffer>();
+    for (const a of [job.image.data, job.detection.map.data, job.detection.heatmap]) {
+      if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+    }
+    const reply = await this.#ask({ write: job }, [...buffers]);
+    return { value: reply.paths as OutputPaths, ms: reply.ms as number };
+  }
+
+  /** Stop the workers; pending requests fail. */
+  dispose(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    this.#broken ??= new Error("io pool disposed");
+    for (const p of this.#pending.values()) p.reject(this.#broken);
+    this.#pending.clear();
+  }
+
+  #ask(message: object, transfer: Transferable[] = []): Promise<Record<string, unknown>> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    const worker = this.#load.indexOf(Math.min(...this.#load));
+    const id = this.#nextId++;
+    this.#load[worker]++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, worker });
+      this.#workers[worker].postMessage({ id, ...message }, transfer);
+    });
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - t0 };
+}
