@@ -40,43 +40,48 @@ async function collect(gen: AsyncGenerator<StreamResult>): Promise<StreamResult[
 }
 
 Deno.test({
-  name: "io pool: worker decode and write equal the inline ones, byte for byte",
+  name: "io pool: worker decode and (split) writes equal the inline ones, byte for byte",
   ...opts,
   async fn() {
     const dir = await Deno.makeTempDir();
     const [path] = await texturesIn(dir, 1);
-    const workers = IoPool.create(2), inline = IoPool.create(0);
+    const pools = [1, 2, 3].map((n) => IoPool.create(n));
+    const inline = IoPool.create(0);
     const detector = await colorsDetector();
     try {
-      const viaWorker = (await workers.decode(path)).value;
+      const viaWorker = (await pools[0].decode(path)).value;
       assert.deepEqual(viaWorker, await readImage(path));
       const det = await detector.detect(viaWorker);
-      const a = outputPaths(path, `${dir}/a`), b = outputPaths(path, `${dir}/b`);
-      await Deno.mkdir(`${dir}/a`);
-      await Deno.mkdir(`${dir}/b`);
-      await writeOutputs(det, viaWorker, a);
-      // The pool takes ownership of (detaches) the job's arrays: give it copies.
-      const job: WriteJob = {
-        detection: {
-          map: { ...det.map, data: det.map.data.slice() },
-          heatmap: det.heatmap.slice(),
-        },
-        image: { ...viaWorker, data: viaWorker.data.slice() },
-        paths: b,
-      };
-      assert.deepEqual((await workers.write(job)).value, b);
-      assert.equal(job.image.data.length, 0, "image buffer was transferred, not copied");
-      for (const k of ["heatmap", "overlay", "npy"] as const) {
-        assert.deepEqual(await Deno.readFile(b[k]), await Deno.readFile(a[k]), k);
+      const expected = outputPaths(path, `${dir}/inline`);
+      await Deno.mkdir(`${dir}/inline`);
+      await writeOutputs(det, viaWorker, expected);
+      for (const pool of pools) {
+        const paths = outputPaths(path, `${dir}/${pool.size}`);
+        await Deno.mkdir(`${dir}/${pool.size}`);
+        // The pool takes ownership of (detaches) the job's arrays: give it copies.
+        const job: WriteJob = {
+          detection: {
+            map: { ...det.map, data: det.map.data.slice() },
+            heatmap: det.heatmap.slice(),
+          },
+          image: { ...viaWorker, data: viaWorker.data.slice() },
+          paths,
+        };
+        assert.deepEqual((await pool.write(job)).value, paths);
+        assert.equal(job.image.data.length, 0, "image buffer was transferred, not copied");
+        for (const k of ["heatmap", "overlay", "npy"] as const) {
+          const [got, want] = [await Deno.readFile(paths[k]), await Deno.readFile(expected[k])];
+          assert.deepEqual(got, want, `${pool.size} workers: ${k}`);
+        }
       }
-      await assert.rejects(workers.decode(`${dir}/missing.png`), /missing\.png: no such file/);
+      await assert.rejects(pools[1].decode(`${dir}/missing.png`), /missing\.png: no such file/);
       await assert.rejects(inline.decode(`${dir}/missing.png`), /missing\.png: no such file/);
     } finally {
-      workers.dispose();
+      pools.forEach((p) => p.dispose());
       await detector.dispose();
       await Deno.remove(dir, { recursive: true });
     }
-    await assert.rejects(workers.decode(path), /io pool disposed/);
+    await assert.rejects(pools[0].decode(path), /io pool disposed/);
   },
 });
 

@@ -6,9 +6,13 @@
 import { encode } from "fast-png";
 import type { RgbImage } from "./types.ts";
 
+/** A zlib compression level. */
+export type ZlibLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
+
 /**
  * Encode interleaved 8-bit pixels as a PNG.
  * @param pixels row-major, `width * height * channels` bytes (gray, RGB or RGBA)
+ * @param level zlib level, 0–9 (6, zlib's default, unless given): lower is faster and larger
  * @throws Error when the buffer size does not match the dimensions.
  */
 export function encodePng(
@@ -16,6 +20,7 @@ export function encodePng(
   height: number,
   pixels: Uint8Array,
   channels: 1 | 3 | 4,
+  level: ZlibLevel = 6,
 ): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
     throw new Error(`encodePng: invalid size ${width}x${height}`);
@@ -29,7 +34,7 @@ export function encodePng(
         `(${width * height * channels} expected)`,
     );
   }
-  const png = encode({ width, height, data: pixels, channels, depth: 8 });
+  const png = encode({ width, height, data: pixels, channels, depth: 8 }, { zlib: { level } });
   // Copy onto a fresh ArrayBuffer so callers get an exact-length, ArrayBuffer-backed array.
   return new Uint8Array(png);
 }

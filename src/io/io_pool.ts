@@ -8,13 +8,20 @@
 import type { RgbImage } from "./types.ts";
 import { readImage } from "./decode.ts";
 import { startModuleWorker } from "./web_worker.ts";
-import { type OutputPaths, type RenderedMap, writeOutputs } from "../pipeline/outputs.ts";
+import {
+  type OutputKind,
+  type OutputPaths,
+  type RenderedMap,
+  writeOutputs,
+} from "../pipeline/outputs.ts";
 
 /** What a worker needs to write one detection's outputs. */
 export interface WriteJob {
   detection: RenderedMap;
   image: RgbImage;
   paths: OutputPaths;
+  /** The outputs to write (default: all). */
+  kinds?: readonly OutputKind[];
 }
 
 /** A finished I/O request and the milliseconds it took where it ran. */
@@ -93,19 +100,19 @@ export class IoPool implements ImageIo {
   }
 
   /**
-   * Encode and write the outputs atomically. The job's arrays are transferred to the worker:
-   * the caller must not use `image.data`, `detection.map.data` or `detection.heatmap` afterwards.
+   * Encode and write the outputs atomically; with two workers or more the overlay, the heatmap
+   * and the `.npy` are encoded in parallel. The job's arrays are transferred to the workers: the
+   * caller must not use `image.data`, `detection.map.data` or `detection.heatmap` afterwards.
    */
   async write(job: WriteJob): Promise<Timed<OutputPaths>> {
     if (this.size === 0) {
-      return await timed(() => writeOutputs(job.detection, job.image, job.paths));
+      return await timed(() => writeOutputs(job.detection, job.image, job.paths, job.kinds));
     }
-    const buffers = new Set<ArrayBuffer>();
-    for (const a of [job.image.data, job.detection.map.data, job.detection.heatmap]) {
-      if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
-    }
-    const reply = await this.#ask({ write: job }, [...buffers]);
-    return { value: reply.paths as OutputPaths, ms: reply.ms as number };
+    const t0 = performance.now();
+    await Promise.all(
+      splitWrite(job, this.size).map((part) => this.#ask({ write: part }, transferables(part))),
+    );
+    return { value: job.paths, ms: performance.now() - t0 };
   }
 
   /** Stop the workers; pending requests fail. */
@@ -127,6 +134,49 @@ export class IoPool implements ImageIo {
       this.#workers[worker].postMessage({ id, ...message }, transfer);
     });
   }
+}
+
+/**
+ * Split a write into up to three jobs that each carry only what their outputs need (the overlay
+ * needs the image and heatmap, the heatmap a copy of it, the `.npy` the map).
+ */
+function splitWrite(job: WriteJob, workers: number): WriteJob[] {
+  const kinds = job.kinds ?? ["overlay", "heatmap", "npy"];
+  if (workers < 2 || kinds.length < 2) return [job];
+  const groups: OutputKind[][] = workers >= 3 ? kinds.map((k) => [k]) : [
+    [kinds[0]],
+    kinds.slice(1),
+  ];
+  const none = { width: job.image.width, height: job.image.height, data: new Float32Array(0) };
+  let heatmapTaken = false;
+  return groups.map((group) => {
+    const needsImage = group.includes("overlay");
+    const needsHeat = needsImage || group.includes("heatmap");
+    const heatmap = !needsHeat
+      ? new Uint8Array(0)
+      : heatmapTaken
+      ? job.detection.heatmap.slice()
+      : job.detection.heatmap;
+    heatmapTaken ||= needsHeat && heatmap === job.detection.heatmap;
+    const map = group.includes("npy")
+      ? job.detection.map
+      : { ...job.detection.map, data: new Float32Array(0) };
+    return {
+      detection: { map, heatmap },
+      image: needsImage ? job.image : none,
+      paths: job.paths,
+      kinds: group,
+    };
+  });
+}
+
+/** The ArrayBuffers of a job, to move rather than copy into the worker. */
+function transferables(job: WriteJob): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const a of [job.image.data, job.detection.map.data, job.detection.heatmap]) {
+    if (a.buffer instanceof ArrayBuffer && a.byteLength > 0) buffers.add(a.buffer);
+  }
+  return [...buffers];
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<Timed<T>> {

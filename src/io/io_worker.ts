@@ -19,7 +19,7 @@ self.onmessage = async (e: MessageEvent<{ id: number; decode?: string; write?: W
       const transfer = image.data.buffer instanceof ArrayBuffer ? [image.data.buffer] : [];
       self.postMessage({ id, image, ms: performance.now() - t0 }, transfer);
     } else if (write !== undefined) {
-      const paths = await writeOutputs(write.detection, write.image, write.paths);
+      const paths = await writeOutputs(write.detection, write.image, write.paths, write.kinds);
       self.postMessage({ id, paths, ms: performance.now() - t0 });
     } else throw new Error("io worker: unknown request");
   } catch (err) {

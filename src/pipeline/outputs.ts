@@ -39,19 +39,36 @@ export interface RenderedMap {
   heatmap: Uint8Array;
 }
 
-/** Encode and write the outputs of `det` for `image`. Returns the paths written. */
+/** One of the three outputs of a detection. */
+export type OutputKind = keyof OutputPaths;
+
+/** Every output, slowest to encode first. */
+export const OUTPUT_KINDS: readonly OutputKind[] = ["overlay", "heatmap", "npy"];
+
+/** The file contents of one output of `det` for `image`. */
+export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage): Uint8Array {
+  const { width, height } = image;
+  // zlib levels chosen for speed (at 1024² all outputs take ~150 ms instead of 235 ms): the
+  // smooth heatmap is still 4-7x smaller than raw at level 3, and a photo overlay compresses
+  // little at any level.
+  switch (kind) {
+    case "heatmap":
+      return encodePng(width, height, rgbaToRgb(det.heatmap), 3, 3);
+    case "overlay":
+      return encodePng(width, height, rgbaToRgb(overlay(image, det.heatmap, 0.5)), 3, 1);
+    case "npy":
+      return encodeNpy(det.map.data, [det.map.height, det.map.width]);
+  }
+}
+
+/** Encode and write the outputs of `det` for `image` (all, or `kinds`). Returns the paths. */
 export async function writeOutputs(
   det: RenderedMap,
   image: RgbImage,
   paths: OutputPaths,
+  kinds: readonly OutputKind[] = OUTPUT_KINDS,
 ): Promise<OutputPaths> {
-  const { width, height } = image;
-  const heat = encodePng(width, height, rgbaToRgb(det.heatmap), 3);
-  const blended = encodePng(width, height, rgbaToRgb(overlay(image, det.heatmap, 0.5)), 3);
-  const npy = encodeNpy(det.map.data, [det.map.height, det.map.width]);
-  await writeFileAtomic(paths.heatmap, heat);
-  await writeFileAtomic(paths.overlay, blended);
-  await writeFileAtomic(paths.npy, npy);
+  for (const kind of kinds) await writeFileAtomic(paths[kind], encodeOutput(kind, det, image));
   return paths;
 }
 
