@@ -9,6 +9,7 @@ import type { RgbImage } from "./types.ts";
 import { readImage } from "./decode.ts";
 import { startModuleWorker } from "./web_worker.ts";
 import {
+  OUTPUT_KINDS,
   type OutputKind,
   type OutputPaths,
   type RenderedMap,
@@ -24,7 +25,10 @@ export interface WriteJob {
   kinds?: readonly OutputKind[];
 }
 
-/** A finished I/O request and the milliseconds it took where it ran. */
+/**
+ * A finished I/O request and its milliseconds: a decode's time in its worker; a write's time
+ * until every output is on disk.
+ */
 export interface Timed<T> {
   value: T;
   ms: number;
@@ -141,7 +145,7 @@ export class IoPool implements ImageIo {
  * needs the image and heatmap, the heatmap a copy of it, the `.npy` the map).
  */
 function splitWrite(job: WriteJob, workers: number): WriteJob[] {
-  const kinds = job.kinds ?? ["overlay", "heatmap", "npy"];
+  const kinds = job.kinds ?? OUTPUT_KINDS;
   if (workers < 2 || kinds.length < 2) return [job];
   const groups: OutputKind[][] = workers >= 3 ? kinds.map((k) => [k]) : [
     [kinds[0]],
