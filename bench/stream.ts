@@ -1,9 +1,10 @@
 /**
  * Stream benchmark: many images through one process and one detector, the way a production line
  * feeds it. Reports images per second (after a warm-up), mean per-stage milliseconds, and the
- * process's memory every `--sample` images, so that growth per image shows. Inputs are `--distinct`
- * generated texture PNGs (or copies of `--image`, resized) repeated up to `--count`; outputs are
- * written for every image (to a temporary folder, recycled), as the CLI does.
+ * process's memory every `--sample` images (printed as it goes, so a run stopped by a time limit
+ * still reports), so that growth per image shows. Inputs are `--distinct` generated texture PNGs
+ * (or copies of `--image`, resized) repeated up to `--count`; outputs are written for every image
+ * (to a temporary folder, recycled), as the CLI does.
  *
  * `deno run -A bench/stream.ts [--backend cpu|webgpu] [--size 1024] [--count 200] [--distinct 8]
  *  [--io-workers N] [--warmup 5] [--sample 100] [--image PATH] [--model PATH]`
@@ -68,7 +69,6 @@ try {
       `${pool.size} io workers, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}`,
   );
   const sums: Record<string, number> = {};
-  const memory: string[] = [];
   let done = 0, failed = 0, t0 = performance.now(), rss0 = 0;
   const start = performance.now();
   for await (const result of detectStream(detector, items, pool)) {
@@ -85,11 +85,12 @@ try {
     }
     if (done % sample === 0 || done === count) {
       const m = Deno.memoryUsage();
-      memory.push(
-        `${done}: rss ${(m.rss / MiB).toFixed(1)} MiB, heap ${
-          (m.heapUsed / MiB).toFixed(1)
-        } MiB, ` +
-          `external ${(m.external / MiB).toFixed(1)} MiB`,
+      const rate = done > warmup ? ((done - warmup) * 1000 / (performance.now() - t0)) : NaN;
+      const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+      const elapsed = ((performance.now() - start) / 1000).toFixed(1);
+      console.log(
+        `  ${done} images, ${elapsed} s: ${rate.toFixed(2)} images/s; rss ${mib(m.rss)}, ` +
+          `heap ${mib(m.heapUsed)}, external ${mib(m.external)}`,
       );
     }
   }
@@ -113,8 +114,6 @@ try {
   for (const [k, v] of Object.entries(sums)) {
     console.log(`  ${k.padEnd(10)} ${(v / measured).toFixed(1)}`);
   }
-  console.log("\nmemory:");
-  for (const line of memory) console.log(`  ${line}`);
 } finally {
   await Deno.remove(tmp, { recursive: true });
 }
