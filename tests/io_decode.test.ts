@@ -131,6 +131,37 @@ Deno.test("encodePng round-trips gray, RGB and RGBA bytes", () => {
   assert.throws(() => encodePng(w, h, new Uint8Array(5), 3), /5 bytes given for 10x6x3/);
 });
 
+Deno.test("encodePng writes valid chunks: signature, IHDR fields, CRC-32 of every chunk", () => {
+  const w = 7, h = 5;
+  const bytes = encodePng(w, h, new Uint8Array(samples(w * h * 4, 255, 4)), 4);
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const types: string[] = [];
+  for (let at = 8; at < bytes.length;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    types.push(type);
+    if (type === "IHDR") {
+      assert.deepEqual([view.getUint32(at + 8), view.getUint32(at + 12)], [w, h]);
+      assert.deepEqual([...bytes.subarray(at + 16, at + 21)], [8, 6, 0, 0, 0]);
+    }
+    const crc = bitwiseCrc32(bytes.subarray(at + 4, at + 8 + length));
+    assert.equal(view.getUint32(at + 8 + length), crc, `${type} CRC`);
+    at += 12 + length;
+  }
+  assert.deepEqual(types, ["IHDR", "IDAT", "IEND"]);
+});
+
+/** CRC-32 (ISO-HDLC, as in PNG), bit by bit: an independent check of the encoder's. */
+function bitwiseCrc32(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
 /** A smooth RGBA test pattern (JPEG is lossy; smooth content keeps the error small). */
 function smoothRgba(w: number, h: number): Uint8Array {
   const px = new Uint8Array(w * h * 4);

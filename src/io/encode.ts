@@ -1,9 +1,11 @@
 /**
- * PNG encoding (8-bit) for heatmaps, overlays and masks.
+ * PNG encoding (8-bit) for heatmaps, overlays and masks. The compression is Deno's native zlib
+ * (`node:zlib`), about twice as fast as a JavaScript deflate at the same level: at 1024² the
+ * outputs' PNG encoding is most of the time spent writing them.
  * @module
  */
 
-import { encode } from "fast-png";
+import { crc32, deflateSync } from "node:zlib";
 import type { RgbImage } from "./types.ts";
 
 /** A zlib compression level. */
@@ -34,9 +36,42 @@ export function encodePng(
         `(${width * height * channels} expected)`,
     );
   }
-  const png = encode({ width, height, data: pixels, channels, depth: 8 }, { zlib: { level } });
-  // Copy onto a fresh ArrayBuffer so callers get an exact-length, ArrayBuffer-backed array.
-  return new Uint8Array(png);
+  // Scanlines with filter type 0 (none): cheap, and zlib still finds the heatmaps' runs.
+  const stride = width * channels;
+  const raw = new Uint8Array((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  }
+  const idat = deflateSync(raw, { level });
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, COLOR_TYPE[channels], 0, 0, 0], 8); // depth, colour type, deflate, filter, no interlace
+  const chunks = [chunk("IHDR", header), chunk("IDAT", idat), chunk("IEND", new Uint8Array())];
+  const out = new Uint8Array(PNG_SIGNATURE.length + chunks.reduce((n, c) => n + c.length, 0));
+  out.set(PNG_SIGNATURE);
+  let at = PNG_SIGNATURE.length;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+const PNG_SIGNATURE = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
+/** PNG colour types: gray 0, RGB 2, RGBA 6. */
+const COLOR_TYPE = { 1: 0, 3: 2, 4: 6 } as const;
+
+/** A PNG chunk: length, type, data, CRC-32 of type and data. */
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
+  return out;
 }
 
 /** Encode a planar RGB image (values in [0, 1]) as an 8-bit RGB PNG. */

@@ -48,14 +48,11 @@ export const OUTPUT_KINDS: readonly OutputKind[] = ["overlay", "heatmap", "npy"]
 /** The file contents of one output of `det` for `image`. */
 export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage): Uint8Array {
   const { width, height } = image;
-  // zlib levels chosen for speed (at 1024² all outputs take ~150 ms instead of 235 ms): the
-  // smooth heatmap is still 4-7x smaller than raw at level 3, and a photo overlay compresses
-  // little at any level.
   switch (kind) {
     case "heatmap":
-      return encodePng(width, height, rgbaToRgb(det.heatmap), 3, 3);
+      return encodePng(width, height, rgbaToRgb(det.heatmap), 3);
     case "overlay":
-      return encodePng(width, height, rgbaToRgb(overlay(image, det.heatmap, 0.5)), 3, 1);
+      return encodePng(width, height, rgbaToRgb(overlay(image, det.heatmap, 0.5)), 3);
     case "npy":
       return encodeNpy(det.map.data, [det.map.height, det.map.width]);
   }
