@@ -248,6 +248,66 @@ gpuTest(
   },
 );
 
+gpuTest("gpu run(): the overlay equals the CPU overlay() but at float rounding ties", async () => {
+  const fca = await gpu();
+  const device = fca.device;
+  const [C, H, W, OH, OW] = [4, 10, 9, 37, 29]; // 3·37·29 is not a multiple of 4: a partial word
+  const f = tiedFeatures(11, C, H, W);
+  const features = device.createBuffer({
+    size: f.data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(features, 0, new Float32Array(f.data));
+  const r = rng(12);
+  // Values a little outside [0, 1] exercise the clamp.
+  const image = {
+    width: OW,
+    height: OH,
+    data: new Float32Array(3 * OH * OW).map(() => 1.1 * r() - 0.05),
+  };
+  const imageBuffer = device.createBuffer({
+    size: image.data.byteLength,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+  });
+  device.queue.writeBuffer(imageBuffer, 0, image.data);
+  const params = { patch: 3, sigmaP: 3, sigmaS: 1 };
+  const spec = { height: OH, width: OW, colormapLut: indexLut() };
+  for (const alpha of [0.5, 0.3]) {
+    const out = await fca.run(
+      { features, channels: C, height: H, width: W },
+      params,
+      { ...spec, overlay: { image: imageBuffer, alpha } },
+    );
+    const got = out.overlayRgb!;
+    assert.equal(got.length, 3 * OH * OW);
+    const n = OH * OW;
+    let ties = 0;
+    for (let p = 0; p < n; p++) {
+      const a = (alpha * out.heatmap[4 * p + 3]) / 255;
+      for (let c = 0; c < 3; c++) {
+        const base = Math.min(Math.max(image.data[c * n + p], 0), 1) * 255;
+        const x = (1 - a) * base + a * out.heatmap[4 * p + c];
+        const want = Math.round(x);
+        const tie = Math.abs(x - Math.floor(x) - 0.5) < 1e-3;
+        if (tie) ties++;
+        assert.ok(
+          got[3 * p + c] === want || (tie && Math.abs(got[3 * p + c] - want) === 1),
+          `alpha ${alpha}, pixel ${p} channel ${c}: ${got[3 * p + c]}, expected ${want}`,
+        );
+      }
+    }
+    // Clamped pixels blend 127.5 + h/2 with alpha 0.5: exact ties, the rest are rare.
+    assert.ok(ties < (3 * n) / 10, `${ties} of ${3 * n} bytes near rounding ties`);
+  }
+  const small = { ...spec, overlay: { image: features, alpha: 0.5 } };
+  await assert.rejects(
+    fca.run({ features, channels: C, height: H, width: W }, params, small),
+    /overlay image holds \d+ bytes, fewer than 3x37x29/,
+  );
+  features.destroy();
+  imageBuffer.destroy();
+});
+
 gpuTest("gpu run(): prescaled input, fixed range, NaN rejection, limits", async () => {
   const fca = await gpu();
   const device = fca.device;

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { Detector } from "../src/pipeline/detector.ts";
 import { readImage } from "../src/io/decode.ts";
 import { readNpy } from "../src/io/npy.ts";
+import { overlay } from "../src/io/colormap.ts";
+import { OVERLAY_ALPHA } from "../src/pipeline/outputs.ts";
 import {
   GOLDEN_DIR,
   HAVE_GOLDEN,
@@ -43,6 +45,17 @@ for (const backend of ["cpu", "webgpu"] as const) {
           assert.ok(err <= 1e-3, `${set}: ${err}`);
           assert.equal(det.score, maxOf(det.map.data));
           assert.equal(det.heatmap.length, 4 * image.width * image.height);
+          if (backend === "webgpu") {
+            // Rendered on the GPU: the CPU blend of the same heatmap, but at float rounding ties.
+            const cpu = overlay(image, det.heatmap, OVERLAY_ALPHA).filter((_, i) => i % 4 !== 3);
+            assert.ok(det.overlay, "the webgpu backend renders the overlay");
+            let off = 0;
+            for (let i = 0; i < cpu.length; i++) {
+              assert.ok(Math.abs(det.overlay[i] - cpu[i]) <= 1, `overlay byte ${i}`);
+              if (det.overlay[i] !== cpu[i]) off++;
+            }
+            assert.ok(off <= cpu.length / 1000, `${off} overlay bytes off by one`);
+          }
         }
       } finally {
         await detector.dispose();

@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { type ImageIo, IoPool, type Timed, type WriteJob } from "../src/io/io_pool.ts";
 import { detectStream, type StreamItem, type StreamResult } from "../src/pipeline/stream.ts";
 import { Detector } from "../src/pipeline/detector.ts";
-import { type OutputPaths, outputPaths, writeOutputs } from "../src/pipeline/outputs.ts";
+import {
+  type OutputPaths,
+  outputPaths,
+  OVERLAY_ALPHA,
+  writeOutputs,
+} from "../src/pipeline/outputs.ts";
+import { overlay } from "../src/io/colormap.ts";
 import { readImage } from "../src/io/decode.ts";
 import { encodeImagePng } from "../src/io/encode.ts";
 import { syntheticTexture } from "../src/io/synthetic.ts";
@@ -33,6 +39,10 @@ async function texturesIn(dir: string, n: number, size = 96): Promise<string[]> 
 /** Hand-crafted colour features keep these tests free of the shared model. */
 const colorsDetector = () => Detector.create({ features: "colors", backend: "cpu" });
 
+function rgbOf(rgba: Uint8Array): Uint8Array {
+  return rgba.filter((_, i) => i % 4 !== 3);
+}
+
 async function collect(gen: AsyncGenerator<StreamResult>): Promise<StreamResult[]> {
   const out: StreamResult[] = [];
   for await (const r of gen) out.push(r);
@@ -55,23 +65,28 @@ Deno.test({
       const expected = outputPaths(path, `${dir}/inline`);
       await Deno.mkdir(`${dir}/inline`);
       await writeOutputs(det, viaWorker, expected);
-      for (const pool of pools) {
-        const paths = outputPaths(path, `${dir}/${pool.size}`);
-        await Deno.mkdir(`${dir}/${pool.size}`);
+      // A detection may come with its overlay rendered (as the webgpu backend's do).
+      const rendered = rgbOf(overlay(viaWorker, det.heatmap, OVERLAY_ALPHA));
+      for (const [pool, withOverlay] of pools.flatMap((p) => [[p, false], [p, true]] as const)) {
+        const sub = `${dir}/${pool.size}${withOverlay ? "o" : ""}`;
+        const paths = outputPaths(path, sub);
+        await Deno.mkdir(sub);
         // The pool takes ownership of (detaches) the job's arrays: give it copies.
         const job: WriteJob = {
           detection: {
             map: { ...det.map, data: det.map.data.slice() },
             heatmap: det.heatmap.slice(),
+            ...(withOverlay ? { overlay: rendered.slice() } : {}),
           },
           image: { ...viaWorker, data: viaWorker.data.slice() },
           paths,
         };
         assert.deepEqual((await pool.write(job)).value, paths);
-        assert.equal(job.image.data.length, 0, "image buffer was transferred, not copied");
+        const moved = withOverlay ? job.detection.overlay! : job.image.data;
+        assert.equal(moved.length, 0, "the overlay's input was transferred, not copied");
         for (const k of ["heatmap", "overlay", "npy"] as const) {
           const [got, want] = [await Deno.readFile(paths[k]), await Deno.readFile(expected[k])];
-          assert.deepEqual(got, want, `${pool.size} workers: ${k}`);
+          assert.deepEqual(got, want, `${sub}: ${k}`);
         }
       }
       await assert.rejects(pools[1].decode(`${dir}/missing.png`), /missing\.png: no such file/);

@@ -40,6 +40,11 @@ export interface GpuFeatures {
   height: number;
   width: number;
   /**
+   * The input image as uploaded: planar RGB `[3, H, W]` f32 in [0, 1], at the size given to
+   * {@link WebGpuBackbone.run}. Owned by the backbone and rewritten by its next run.
+   */
+  image: GPUBuffer;
+  /**
    * Hand the buffer back to ORT (`tensor.dispose()`). Call it once the last command reading
    * `features` has been submitted (queue order keeps later ORT writes behind it) and before the
    * next image; an unreleased buffer is never reused, so skipping this grows memory per image.
@@ -136,7 +141,7 @@ export class WebGpuBackbone {
       if (opts.sync) await this.device.queue.onSubmittedWorkDone();
     };
     let t = performance.now();
-    this.rgb = this.fit(this.rgb, this.preprocessor.upload(image, this.rgb));
+    const rgb = this.rgb = this.fit(this.rgb, this.preprocessor.upload(image, this.rgb));
     await settle();
     timings.upload = performance.now() - t;
 
@@ -175,6 +180,7 @@ export class WebGpuBackbone {
     let released = false;
     return {
       features: out.gpuBuffer as GPUBuffer,
+      image: rgb,
       channels: dims[1],
       height: dims[2],
       width: dims[3],

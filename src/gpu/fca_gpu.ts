@@ -38,6 +38,11 @@ export interface GpuFcaOutputSpec {
   range?: { lo: number; hi: number };
   /** Also read back the FCA map at feature resolution. */
   keepFeatureMap?: boolean;
+  /**
+   * Also blend the heatmap over this image, planar RGB `[3, height, width]` f32 in [0, 1] at the
+   * output size (e.g. the backbone's uploaded input), with opacity `alpha`: see `overlayRgb`.
+   */
+  overlay?: { image: GPUBuffer; alpha: number };
 }
 
 /** Results of {@link GpuFca.run}, read back to the CPU. */
@@ -52,6 +57,8 @@ export interface GpuFcaOutput {
   hi: number;
   /** The FCA map at feature resolution (height×width), when `keepFeatureMap` was set. */
   featureMap?: Float32Array;
+  /** The overlay as interleaved RGB8 (3 bytes per pixel), when `overlay` was given. */
+  overlayRgb?: Uint8Array;
 }
 
 /** Options of {@link GpuFca.create}. */
@@ -75,11 +82,14 @@ const KERNELS = [
   "upsample",
   "map_stats",
   "colormap",
+  "overlay",
 ] as const;
 type Kernel = typeof KERNELS[number];
 
 /** Bytes of the `Dims` uniform shared by all FCA kernels (16 × 32-bit fields). */
 const DIMS_BYTES = 64;
+/** Byte offset of the overlay's `alpha` in `Dims` (field 14). */
+const DIMS_ALPHA = 56;
 /** Values reduced per map_stats workgroup (kernels/map_stats.wgsl CHUNK). */
 const STATS_CHUNK = 4096;
 /** Invocations per rank_matching workgroup (kernels/rank_matching.wgsl WG). */
@@ -111,15 +121,20 @@ interface Plan extends PlanKey {
   stats: GPUBuffer;
   lut: GPUBuffer;
   rgba: GPUBuffer;
+  /** Packed RGB8 overlay, `ceil(3 * count / 4)` words. */
+  overlay: GPUBuffer;
   /** CPU features for the test-facing methods; created on first use. */
   upload: GPUBuffer | null;
   mapRead: GPUBuffer;
   rgbaRead: GPUBuffer;
+  overlayRead: GPUBuffer;
   statsRead: GPUBuffer;
   featureMapRead: GPUBuffer;
   fixedGroups: Partial<Record<Kernel, GPUBindGroup>>;
   /** Bind groups that read the features, for the features buffer they were built for. */
   inputGroups: { source: GPUBuffer | null; groups: Partial<Record<Kernel, GPUBindGroup>> };
+  /** The overlay's bind group, for the image buffer it was built for. */
+  overlayGroup: { source: GPUBuffer | null; group: GPUBindGroup | null };
 }
 
 /** Which stages one submission records, and where the features come from. */
@@ -130,6 +145,8 @@ interface Work {
   fca: boolean;
   upsample: boolean;
   colormap: boolean;
+  /** The image to blend the heatmap over (needs `colormap`). */
+  overlay: GPUBuffer;
 }
 
 /** The WebGPU FCA stages on one device. */
@@ -222,20 +239,34 @@ export class GpuFca {
     this.#writeParams(plan, params, out.range);
     this.device.queue.writeBuffer(plan.lut, 0, new Uint8Array(out.colormapLut));
     const count = out.height * out.width;
+    if (out.overlay) {
+      if (out.overlay.image.size < 3 * count * 4) {
+        throw new Error(
+          `src/gpu/fca_gpu.ts: overlay image holds ${out.overlay.image.size} bytes, fewer than ` +
+            `3x${out.height}x${out.width} f32 values`,
+        );
+      }
+      this.device.queue.writeBuffer(plan.dims, DIMS_ALPHA, new Float32Array([out.overlay.alpha]));
+    }
     const reads: [GPUBuffer, GPUBuffer, number][] = [
       [plan.map, plan.mapRead, count * 4],
       [plan.rgba, plan.rgbaRead, count * 4],
       [plan.stats, plan.statsRead, 16],
     ];
+    const fmapAt = out.keepFeatureMap ? reads.length : -1;
     if (out.keepFeatureMap) reads.push([plan.featureMap, plan.featureMapRead, height * width * 4]);
-    const [map, rgba, stats, fmap] = await this.#execute(plan, {
+    const overlayAt = out.overlay ? reads.length : -1;
+    if (out.overlay) reads.push([plan.overlay, plan.overlayRead, 3 * count]);
+    const data = await this.#execute(plan, {
       features: input.features,
       scale: !input.prescaled,
       median: true,
       fca: true,
       upsample: true,
       colormap: true,
+      ...(out.overlay ? { overlay: out.overlay.image } : {}),
     }, reads);
+    const [map, rgba, stats] = data;
     const words = new Uint32Array(stats);
     checkFinite(words);
     const [lo, hi] = out.range ? [out.range.lo, out.range.hi] : decodeRange(words);
@@ -245,7 +276,8 @@ export class GpuFca {
       heatmap: new Uint8Array(rgba),
       lo,
       hi,
-      ...(fmap ? { featureMap: new Float32Array(fmap) } : {}),
+      ...(fmapAt >= 0 ? { featureMap: new Float32Array(data[fmapAt]) } : {}),
+      ...(overlayAt >= 0 ? { overlayRgb: new Uint8Array(data[overlayAt], 0, 3 * count) } : {}),
     };
   }
 
@@ -476,6 +508,14 @@ export class GpuFca {
     if (work.colormap) {
       steps.push(["colormap", fixed.colormap!, [...grid2d(Math.ceil(count / 64)), 1]]);
     }
+    if (work.overlay) {
+      const words = Math.ceil((3 * count) / 4);
+      steps.push([
+        "overlay",
+        this.#overlayGroup(plan, work.overlay),
+        [...grid2d(Math.ceil(words / 64)), 1],
+      ]);
+    }
     const profiling = this.#querySet !== null;
     let pass: GPUComputePassEncoder | null = null;
     for (let i = 0; i < steps.length; i++) {
@@ -633,13 +673,16 @@ export class GpuFca {
       stats: createBuffer(d, "fca stats", 16),
       lut: createBuffer(d, "fca lut", 1024),
       rgba: createBuffer(d, "fca rgba", count * 4),
+      overlay: createBuffer(d, "fca overlay", Math.ceil((3 * count) / 4) * 4),
       upload: null,
       mapRead: createBuffer(d, "fca map read", count * 4, read),
       rgbaRead: createBuffer(d, "fca rgba read", count * 4, read),
+      overlayRead: createBuffer(d, "fca overlay read", Math.ceil((3 * count) / 4) * 4, read),
       statsRead: createBuffer(d, "fca stats read", 16, read),
       featureMapRead: createBuffer(d, "fca feature map read", pixels * 4, read),
       fixedGroups: {},
       inputGroups: { source: null, groups: {} },
+      overlayGroup: { source: null, group: null },
     };
     d.queue.writeBuffer(plan.taps, 0, packTaps(H, OH, W, OW));
     plan.fixedGroups = {
@@ -692,6 +735,15 @@ export class GpuFca {
     return plan.inputGroups.groups;
   }
 
+  /** The overlay's bind group, rebuilt only when the image buffer changes. */
+  #overlayGroup(plan: Plan, image: GPUBuffer): GPUBindGroup {
+    if (plan.overlayGroup.source !== image) {
+      const group = this.#group("overlay", [plan.dims, plan.rgba, image, plan.overlay]);
+      plan.overlayGroup = { source: image, group };
+    }
+    return plan.overlayGroup.group!;
+  }
+
   #group(kernel: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
     return this.device.createBindGroup({
       label: kernel,
@@ -717,8 +769,10 @@ export class GpuFca {
         p.stats,
         p.lut,
         p.rgba,
+        p.overlay,
         p.mapRead,
         p.rgbaRead,
+        p.overlayRead,
         p.statsRead,
         p.featureMapRead,
       ]

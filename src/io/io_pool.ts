@@ -106,7 +106,8 @@ export class IoPool implements ImageIo {
   /**
    * Encode and write the outputs atomically; with two workers or more the overlay, the heatmap
    * and the `.npy` are encoded in parallel. The job's arrays are transferred to the workers: the
-   * caller must not use `image.data`, `detection.map.data` or `detection.heatmap` afterwards.
+   * caller must not use `image.data`, or the detection's `map.data`, `heatmap` and `overlay`,
+   * afterwards.
    */
   async write(job: WriteJob): Promise<Timed<OutputPaths>> {
     if (this.size === 0) {
@@ -141,8 +142,9 @@ export class IoPool implements ImageIo {
 }
 
 /**
- * Split a write into up to three jobs that each carry only what their outputs need (the overlay
- * needs the image and heatmap, the heatmap a copy of it, the `.npy` the map).
+ * Split a write into up to three jobs that each carry only what their outputs need: the overlay
+ * the rendered overlay (or else the image and the heatmap), the heatmap the heatmap (a copy when
+ * the overlay job takes it), the `.npy` the map.
  */
 function splitWrite(job: WriteJob, workers: number): WriteJob[] {
   const kinds = job.kinds ?? OUTPUT_KINDS;
@@ -151,33 +153,29 @@ function splitWrite(job: WriteJob, workers: number): WriteJob[] {
     [kinds[0]],
     kinds.slice(1),
   ];
-  const none = { width: job.image.width, height: job.image.height, data: new Float32Array(0) };
+  const { map, heatmap, overlay } = job.detection;
+  const noImage = { width: job.image.width, height: job.image.height, data: new Float32Array(0) };
+  const noMap = { ...map, data: new Float32Array(0) };
   let heatmapTaken = false;
   return groups.map((group) => {
-    const needsImage = group.includes("overlay");
-    const needsHeat = needsImage || group.includes("heatmap");
-    const heatmap = !needsHeat
-      ? new Uint8Array(0)
-      : heatmapTaken
-      ? job.detection.heatmap.slice()
-      : job.detection.heatmap;
-    heatmapTaken ||= needsHeat && heatmap === job.detection.heatmap;
-    const map = group.includes("npy")
-      ? job.detection.map
-      : { ...job.detection.map, data: new Float32Array(0) };
-    return {
-      detection: { map, heatmap },
-      image: needsImage ? job.image : none,
-      paths: job.paths,
-      kinds: group,
+    const blend = group.includes("overlay") && overlay === undefined;
+    const needsHeat = blend || group.includes("heatmap");
+    const heat = !needsHeat ? new Uint8Array(0) : heatmapTaken ? heatmap.slice() : heatmap;
+    heatmapTaken ||= heat === heatmap;
+    const detection: RenderedMap = {
+      map: group.includes("npy") ? map : noMap,
+      heatmap: heat,
+      ...(overlay && group.includes("overlay") ? { overlay } : {}),
     };
+    return { detection, image: blend ? job.image : noImage, paths: job.paths, kinds: group };
   });
 }
 
 /** The ArrayBuffers of a job, to move rather than copy into the worker. */
 function transferables(job: WriteJob): ArrayBuffer[] {
+  const { map, heatmap, overlay } = job.detection;
   const buffers = new Set<ArrayBuffer>();
-  for (const a of [job.image.data, job.detection.map.data, job.detection.heatmap]) {
+  for (const a of [job.image.data, map.data, heatmap, overlay ?? new Uint8Array(0)]) {
     if (a.buffer instanceof ArrayBuffer && a.byteLength > 0) buffers.add(a.buffer);
   }
   return [...buffers];

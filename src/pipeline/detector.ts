@@ -29,6 +29,7 @@ import {
 } from "../fca/stats/mod.ts";
 import { handcraftedFeatures, type HandcraftedKind } from "../features/handcrafted.ts";
 import { CpuTiler } from "./tiled.ts";
+import { OVERLAY_ALPHA } from "./outputs.ts";
 import { gpuFcaEngine, gpuTileFor, hostFeatureExtractor } from "./gpu_tiling.ts";
 
 /** Which backend runs the pipeline. */
@@ -86,6 +87,11 @@ export interface Detection {
   score: number;
   /** Heatmap (RGBA8, inferno, scaled between the map's min and max) at the input size. */
   heatmap: Uint8Array;
+  /**
+   * The heatmap blended over the image as interleaved RGB8, when the backend rendered it (the
+   * webgpu backend, for images detected at their own size); the overlay output uses it.
+   */
+  overlay?: Uint8Array;
   /** FCA map at feature resolution (before upsampling). */
   featureMap?: ScalarMap;
   /** Milliseconds per stage. */
@@ -444,11 +450,14 @@ class GpuImpl implements DetectorImpl {
       timings.backbone = lap();
       checkFeatureSize(features.height, features.width, params, input);
       lap();
+      // The uploaded input doubles as the overlay's image when it is at the output size.
+      const sameSize = input.height === outHeight && input.width === outWidth;
       const out = await this.fca.run(features, params, {
         height: outHeight,
         width: outWidth,
         colormapLut: INFERNO_RGBA8,
         keepFeatureMap: true,
+        ...(sameSize ? { overlay: { image: features.image, alpha: OVERLAY_ALPHA } } : {}),
       });
       timings.fca = lap();
       const featureMap = out.featureMap
@@ -458,6 +467,7 @@ class GpuImpl implements DetectorImpl {
         map: { height: outHeight, width: outWidth, data: out.map },
         score: out.score,
         heatmap: out.heatmap,
+        ...(out.overlayRgb ? { overlay: out.overlayRgb } : {}),
         featureMap,
         timings,
       };

@@ -37,7 +37,15 @@ export interface RenderedMap {
   map: ScalarMap;
   /** Its RGBA8 heatmap. */
   heatmap: Uint8Array;
+  /**
+   * The heatmap blended over the image (opacity {@link OVERLAY_ALPHA}) as interleaved RGB8, when
+   * the backend rendered it; otherwise the overlay is computed from `heatmap` and the image.
+   */
+  overlay?: Uint8Array;
 }
+
+/** Opacity of the heatmap in the overlay output. */
+export const OVERLAY_ALPHA = 0.5;
 
 /** One of the three outputs of a detection. */
 export type OutputKind = keyof OutputPaths;
@@ -52,7 +60,12 @@ export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage
     case "heatmap":
       return encodePng(width, height, rgbaToRgb(det.heatmap), 3);
     case "overlay":
-      return encodePng(width, height, rgbaToRgb(overlay(image, det.heatmap, 0.5)), 3);
+      return encodePng(
+        width,
+        height,
+        det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA)),
+        3,
+      );
     case "npy":
       return encodeNpy(det.map.data, [det.map.height, det.map.width]);
   }
