@@ -4,7 +4,8 @@
  * Feature maps of 32², 64², 128² × 512 channels (the ResNet stage-2 output of 256², 512², 1024²
  * images) with ~2/3 exact zeros like real ReLU features. When the adapter has `timestamp-query`,
  * a table of GPU milliseconds per kernel (median of the timed runs) is printed before the
- * `deno bench` wall-clock results; otherwise only wall time is reported.
+ * `deno bench` wall-clock results; otherwise only wall time is reported. Each run is what the
+ * detector records per image: FCA, upsampling to the image size, colormap and overlay.
  *
  * Environment: FCA_BENCH_SIZES (feature sides, default "32,64,128"; "16" on a software
  * adapter, where 128² takes many minutes), FCA_BENCH_CHANNELS (default 512, 64 on software),
@@ -67,10 +68,17 @@ if (adapter === null) {
     device.queue.writeBuffer(features, 0, data);
     return { features, channels, height: side, width: side };
   });
+  // The input image the overlay is blended over, as the detector passes it (content is free).
+  const images = new Map(inputs.map((input) => {
+    const bytes = 3 * (input.height * STRIDE) * (input.width * STRIDE) * 4;
+    const usage = GPUBufferUsage.STORAGE;
+    return [input, device.createBuffer({ label: "bench image", size: bytes, usage })];
+  }));
   const spec = (input: GpuFcaInput) => ({
     height: input.height * STRIDE,
     width: input.width * STRIDE,
     colormapLut: LUT,
+    overlay: { image: images.get(input)!, alpha: 0.5 },
   });
 
   if (hasTimestamps) {
