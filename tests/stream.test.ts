@@ -140,52 +140,81 @@ Deno.test({
   },
 });
 
-Deno.test("stream: at most readAhead decodes and writeBehind writes in flight", async () => {
-  const image: RgbImage = { width: 4, height: 4, data: new Float32Array(48) };
-  let decoding = 0, maxDecoding = 0, writing = 0, maxWriting = 0, detecting = 0;
-  const later = <T>(value: T, ms: number) =>
-    new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
-  const io: ImageIo = {
-    size: 2,
+/** An ImageIo stand-in with timers that counts decodes and writes in flight. */
+function countingIo(size: number) {
+  const image: RgbImage = { width: 4, height: 4, data: new Float32Array(48) }; // 192 bytes
+  const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const io = {
+    size,
+    decoding: 0,
+    maxDecoding: 0,
+    writing: 0,
+    maxWriting: 0,
     async decode(path: string): Promise<Timed<RgbImage>> {
-      maxDecoding = Math.max(maxDecoding, ++decoding);
-      await later(null, 3);
-      decoding--;
+      this.maxDecoding = Math.max(this.maxDecoding, ++this.decoding);
+      await later(3);
+      this.decoding--;
       if (path.endsWith("7")) throw new Error(`${path}: broken`);
-      return { value: image, ms: 3 };
+      return { value: { ...image, data: image.data.slice() }, ms: 3 };
     },
     async write(job: WriteJob): Promise<Timed<OutputPaths>> {
-      maxWriting = Math.max(maxWriting, ++writing);
-      await later(null, 5 + (job.paths.npy.length % 3)); // writes finish out of order
-      writing--;
+      this.maxWriting = Math.max(this.maxWriting, ++this.writing);
+      await later(5 + (job.paths.npy.length % 3)); // writes finish out of order
+      this.writing--;
       return { value: job.paths, ms: 5 };
     },
   };
-  const detector = {
+  return io satisfies ImageIo;
+}
+
+/** A detector stand-in that checks it runs alone and, optionally, beside no decode or write. */
+function countingDetector(io: { decoding: number; writing: number }, alone = false) {
+  let detecting = 0;
+  return {
     async detect() {
       assert.equal(++detecting, 1, "one detection at a time");
-      await later(null, 1);
+      if (alone) assert.deepEqual([io.decoding, io.writing], [0, 0], "no I/O beside it");
+      await new Promise((resolve) => setTimeout(resolve, 1));
       detecting--;
-      return {
-        map: { height: 4, width: 4, data: new Float32Array(16) },
-        score: 0,
-        heatmap: new Uint8Array(64),
-        timings: {},
-      };
+      const map = { height: 4, width: 4, data: new Float32Array(16) }; // 64 bytes, heatmap 64
+      return { map, score: 0, heatmap: new Uint8Array(64), timings: {} };
     },
   };
-  const items = Array.from(
-    { length: 20 },
-    (_, i) => ({ path: `p${i}`, outputs: outputPaths(`p${i}.png`) }),
-  );
+}
+
+const twenty = Array.from({ length: 20 }, (_, i) => ({
+  path: `p${i}`,
+  outputs: outputPaths(`p${i}.png`),
+}));
+
+Deno.test("stream: at most readAhead decodes and writeBehind writes in flight", async () => {
+  const io = countingIo(2);
   const results = await collect(
-    detectStream(detector, items, io, { readAhead: 3, writeBehind: 2 }),
+    detectStream(countingDetector(io), twenty, io, { readAhead: 3, writeBehind: 2 }),
   );
-  assert.deepEqual(results.map((r) => r.path), items.map((i) => i.path));
+  assert.deepEqual(results.map((r) => r.path), twenty.map((i) => i.path));
   assert.deepEqual(results.filter((r) => "error" in r).map((r) => r.path), ["p7", "p17"]);
-  // The image being detected may still be decoding, besides the readAhead ones.
-  assert.ok(maxDecoding <= 4 && maxDecoding >= 3, `decodes in flight: ${maxDecoding}`);
-  assert.ok(maxWriting <= 3 && maxWriting >= 2, `writes in flight: ${maxWriting}`);
+  assert.equal(io.maxDecoding, 3);
+  assert.ok(io.maxWriting <= 3 && io.maxWriting >= 2, `writes in flight: ${io.maxWriting}`);
+});
+
+Deno.test("stream: the memory budget bounds what is held; too-large images go one by one", async () => {
+  // Half of 900 bytes holds two 192-byte images (the current one and one ahead) and one
+  // 320-byte output (image, map and heatmap) being written.
+  const io = countingIo(4);
+  let results = await collect(
+    detectStream(countingDetector(io), twenty, io, { memoryBudget: 900 }),
+  );
+  assert.deepEqual(results.map((r) => r.path), twenty.map((i) => i.path));
+  assert.equal(io.maxDecoding, 1);
+  assert.equal(io.maxWriting, 2); // the one over the budget is awaited before the next detection
+  // A budget below one image: decode, detect and write strictly in turn, as a plain loop.
+  const tight = countingIo(4);
+  results = await collect(
+    detectStream(countingDetector(tight, true), twenty, tight, { memoryBudget: 100 }),
+  );
+  assert.deepEqual(results.map((r) => r.path), twenty.map((i) => i.path));
+  assert.deepEqual([tight.maxDecoding, tight.maxWriting], [1, 1]);
 });
 
 Deno.test({

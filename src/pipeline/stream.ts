@@ -2,8 +2,9 @@
  * Detection over a stream of image files as a pipeline: inputs are decoded ahead and outputs
  * written behind by an {@link ImageIo} pool, while the detector works on the current image. Results
  * come back in input order; a bad input yields an error result and the stream goes on. Memory is
- * bounded: besides the image being detected, at most `readAhead` images are decoding or decoded
- * and at most `writeBehind + 1` detections are being written.
+ * bounded by counts and by bytes: besides the image being detected, at most `readAhead` images are
+ * decoding or decoded and at most `writeBehind + 1` detections are being written, within
+ * `memoryBudget` (large images go one at a time).
  * @module
  */
 import type { Detector } from "./detector.ts";
@@ -32,11 +33,20 @@ export type StreamResult =
 
 /** Options of {@link detectStream}. */
 export interface StreamOptions {
-  /** Images decoded ahead of the one being detected (default: the pool size + 1). */
+  /** Images decoded ahead of the one being detected, at most (default: the pool size + 1). */
   readAhead?: number;
-  /** Outputs being written while the detector goes on (default: the pool size + 1). */
+  /** Outputs being written while the detector goes on, at most (default: the pool size + 1). */
   writeBehind?: number;
+  /**
+   * Bytes that decoded images ahead and unwritten outputs behind may hold, half each (default
+   * 1 GiB). How many images fit ahead is judged from the last decoded one (the first is decoded
+   * alone); an image or an output over its half is handled one at a time, as a plain loop would.
+   */
+  memoryBudget?: number;
 }
+
+/** Default {@link StreamOptions.memoryBudget}. */
+export const STREAM_MEMORY_BUDGET = 1 << 30;
 
 /** Run `detector` over `items` with `pool` doing the I/O; yields one result per item, in order. */
 export async function* detectStream(
@@ -47,11 +57,13 @@ export async function* detectStream(
 ): AsyncGenerator<StreamResult> {
   const readAhead = Math.max(1, opts.readAhead ?? pool.size + 1);
   const writeBehind = Math.max(1, opts.writeBehind ?? pool.size + 1);
+  const half = (opts.memoryBudget ?? STREAM_MEMORY_BUDGET) / 2;
   const source = items[Symbol.iterator]();
   const decoding: { item: StreamItem; start: number; image: Promise<Timed<RgbImage>> }[] = [];
-  const writing: { result: Promise<StreamResult> }[] = [];
-  const refill = () => {
-    while (decoding.length < readAhead) {
+  const writing: Written[] = [];
+  let imageBytes = 0; // of the last decoded image
+  const refill = (upTo: number) => {
+    while (decoding.length < upTo) {
       const next = source.next();
       if (next.done) return;
       const image = pool.decode(next.value.path);
@@ -59,35 +71,56 @@ export async function* detectStream(
       decoding.push({ item: next.value, start: performance.now(), image });
     }
   };
-  refill();
+  const written = () => writing.reduce((sum, w) => sum + (w.done ? 0 : w.bytes), 0);
+  refill(1);
   while (decoding.length > 0) {
     const { item, start, image } = decoding.shift()!;
-    refill();
-    writing.push(await detectOne(detector, pool, item, start, image));
-    while (writing.length > writeBehind) yield await writing.shift()!.result;
+    const decoded = await image.then(
+      (d) => d,
+      (err: unknown) => err instanceof Error ? err : new Error(String(err)),
+    );
+    if (!(decoded instanceof Error)) imageBytes = decoded.value.data.byteLength;
+    // Decode ahead while this image is detected, as many as fit (none when it alone is too big).
+    refill(Math.min(readAhead, Math.floor(half / Math.max(imageBytes, 1)) - 1));
+    writing.push(await detectOne(detector, pool, item, start, decoded));
+    while (writing.length > writeBehind || (writing.length > 0 && written() > half)) {
+      yield await writing.shift()!.result;
+    }
+    refill(1); // the next image, if none fitted ahead
   }
   while (writing.length > 0) yield await writing.shift()!.result;
 }
 
+/** An output being written: its result once on disk, and the bytes it holds until then. */
+interface Written {
+  readonly result: Promise<StreamResult>;
+  readonly bytes: number;
+  readonly done: boolean;
+}
+
 /**
- * Detect one image once decoded and hand its outputs to the pool. Resolves as soon as the
- * detection is done (the detector takes one image at a time), to the write still in progress.
+ * Detect one decoded image and hand its outputs to the pool. Resolves as soon as the detection
+ * is done (the detector takes one image at a time), to the write still in progress.
  */
 async function detectOne(
   detector: Pick<Detector, "detect">,
   pool: ImageIo,
   item: StreamItem,
   start: number,
-  decoding: Promise<Timed<RgbImage>>,
-): Promise<{ result: Promise<StreamResult> }> {
+  decoded: Timed<RgbImage> | Error,
+): Promise<Written> {
   const fail = (err: unknown): StreamResult => ({
     path: item.path,
     error: err instanceof Error ? err.message : String(err),
   });
   try {
-    const { value: image, ms: decode } = await decoding;
+    if (decoded instanceof Error) throw decoded;
+    const { value: image, ms: decode } = decoded;
     const { width, height } = image;
     const det = await detector.detect(image);
+    const bytes = [image.data, det.map.data, det.heatmap, det.overlay]
+      .reduce((sum, a) => sum + (a?.byteLength ?? 0), 0);
+    let done = false;
     const result = pool.write({ detection: det, image, paths: item.outputs }).then(
       ({ value: outputs, ms: write }): StreamResult => ({
         path: item.path,
@@ -98,9 +131,15 @@ async function detectOne(
         ms: { decode, ...det.timings, write, latency: performance.now() - start },
       }),
       fail,
-    );
-    return { result };
+    ).finally(() => done = true);
+    return {
+      result,
+      bytes,
+      get done() {
+        return done;
+      },
+    };
   } catch (err) {
-    return { result: Promise.resolve(fail(err)) };
+    return { result: Promise.resolve(fail(err)), bytes: 0, done: true };
   }
 }
