@@ -2,8 +2,8 @@
  * End-to-end benchmark: per-stage and total milliseconds (warm, median of --runs) for each
  * backend at several sizes, on a given image (resized) or a generated texture; prints the machine
  * and the adapter. `deno task e2e [--image PATH] [--sizes 256,512,1024] [--backends cpu,webgpu]
- * [--runs 3] [--cold] [--io-workers N]`. Outputs are written through an I/O worker pool, as the
- * CLI writes a batch (`--io-workers 0` writes on the main thread).
+ * [--runs 3] [--cold] [--io-workers N]`. Outputs are written as the CLI writes a batch: on I/O
+ * workers when the detector leaves cores free (`--io-workers N` forces N; 0: the main thread).
  * @module
  */
 import { parseArgs } from "node:util";
@@ -32,13 +32,9 @@ const sizes = values.sizes!.split(",").map(Number);
 const runs = Number(values.runs);
 const source = values.image ? await readImage(values.image) : undefined;
 const tmp = await Deno.makeTempDir({ prefix: "fca-e2e-" });
-// Outputs are written as the CLI writes a batch: encoded on worker threads, in parallel.
-const pool = IoPool.create(
-  values["io-workers"] !== undefined ? Number(values["io-workers"]) : defaultIoWorkers(),
-);
 
 console.log(
-  `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}; ${pool.size} io workers`,
+  `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`,
 );
 for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
   let detector: Detector;
@@ -48,7 +44,13 @@ for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
     console.log(`\n${backend}: unavailable (${(err as Error).message})`);
     continue;
   }
-  console.log(`\nbackend ${backend}: ${detector.adapter}`);
+  // Outputs are written as the CLI writes a batch (on I/O workers where cores are left free).
+  const pool = IoPool.create(
+    values["io-workers"] !== undefined
+      ? Number(values["io-workers"])
+      : defaultIoWorkers(detector.threads),
+  );
+  console.log(`\nbackend ${backend}: ${detector.adapter}; ${pool.size} io workers`);
   const rows: string[][] = [];
   let stages: string[] = [];
   for (const size of sizes) {
@@ -75,6 +77,7 @@ for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
     ]);
   }
   printTable(["size", ...stages.map((s) => `${s} ms`), "ms/MP"], rows);
+  pool.dispose();
   await detector.dispose();
 }
 
@@ -95,7 +98,6 @@ if (values.cold) {
     } ms, exit ${p.code}`,
   );
 }
-pool.dispose();
 await Deno.remove(tmp, { recursive: true });
 
 function median(xs: number[]): number {

@@ -37,9 +37,6 @@ const { values } = parseArgs({
 const size = Number(values.size), count = Number(values.count);
 const distinct = Number(values.distinct), warmup = Number(values.warmup);
 const sample = Number(values.sample);
-const ioWorkers = values["io-workers"] !== undefined
-  ? Number(values["io-workers"])
-  : defaultIoWorkers();
 const tmp = await Deno.makeTempDir({ prefix: "fca-stream-" });
 const MiB = 1 << 20;
 
@@ -63,7 +60,11 @@ try {
     backend: values.backend as "cpu" | "webgpu",
     model: values.model,
   });
-  const pool = IoPool.create(ioWorkers);
+  const pool = IoPool.create(
+    values["io-workers"] !== undefined
+      ? Number(values["io-workers"])
+      : defaultIoWorkers(detector.threads),
+  );
   console.log(
     `stream: ${count} images of ${size}², backend ${detector.backend} (${detector.adapter}), ` +
       `${pool.size} io workers, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}`,

@@ -20,7 +20,8 @@ Options:
 ${PIPELINE_HELP}
   --out DIR          write outputs into DIR (created if missing)
   --io-workers N     threads that decode inputs and write outputs while the detector runs
-                     (default: one per core but one, at most 8; 0 = on the main thread)
+                     (default: the cores the detector leaves free, at most 8; 0 = in turn
+                     with detection, on the main thread)
   --help             show this help
   --version          show the version`;
 
@@ -47,11 +48,13 @@ export async function runDetect(argv: string[]): Promise<number> {
       failed++;
     } else work.push({ path: item.path, outputs: outputPaths(item.path, outDir) });
   }
-  // A single image gains nothing from worker threads but their start-up time.
-  const pool = IoPool.create(work.length > 1 ? ioWorkers ?? defaultIoWorkers() : 0);
-  let detector: Detector | undefined;
+  const detector = await Detector.create(options);
+  // A single image gains nothing from worker threads but their start-up time; a detector that
+  // keeps every core busy gains nothing from them either (the default is then 0).
+  const pool = IoPool.create(
+    work.length > 1 ? ioWorkers ?? defaultIoWorkers(detector.threads) : 0,
+  );
   try {
-    detector = await Detector.create(options);
     for await (const result of detectStream(detector, work, pool)) {
       if ("error" in result) {
         console.error(`error: ${naming(result.path, oneLine(result.error))}`);
@@ -73,7 +76,7 @@ export async function runDetect(argv: string[]): Promise<number> {
     }
   } finally {
     pool.dispose();
-    await detector?.dispose();
+    await detector.dispose();
   }
   if (failed > 0) console.error(`${failed} of ${items.length} inputs failed`);
   return failed > 0 ? 1 : 0;

@@ -50,9 +50,12 @@ export interface ImageIo {
   write(job: WriteJob): Promise<Timed<OutputPaths>>;
 }
 
-/** Default pool size: leave a core to the main thread, at most 8 workers. */
-export function defaultIoWorkers(): number {
-  return Math.min(8, Math.max(1, (navigator.hardwareConcurrency || 1) - 1));
+/**
+ * Default pool size: the cores that a detector keeping `busyThreads` threads busy leaves free, at
+ * most 8 (0 on a CPU-bound detector that uses every core: then I/O runs in turn with detection).
+ */
+export function defaultIoWorkers(busyThreads = 1): number {
+  return Math.min(8, Math.max(0, (navigator.hardwareConcurrency || 1) - busyThreads));
 }
 
 /** Decode and write through worker threads; requests go to the worker with the fewest pending. */

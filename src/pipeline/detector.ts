@@ -15,7 +15,7 @@ import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
 import { resolveModelPath } from "../features/model_path.ts";
 import { minMaxScale } from "../fca/scale.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
-import { CpuFca } from "../fca/fast/mod.ts";
+import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { GpuFca } from "../gpu/fca_gpu.ts";
@@ -114,6 +114,11 @@ export class Detector {
     /** The design-space point (features, statistics, reference). */
     readonly design: Design,
     private readonly impl: DetectorImpl,
+    /**
+     * CPU threads kept busy while detecting: the main thread on webgpu, every worker on cpu (so a
+     * caller can tell how many cores remain for its own work, e.g. image I/O).
+     */
+    readonly threads: number,
   ) {}
 
   /** sha256 of the backbone file ("" for hand-crafted features). */
@@ -189,7 +194,7 @@ export class Detector {
         design,
         neural,
       );
-      return new Detector("webgpu", choice.reason, params, size, manifest, design, impl);
+      return new Detector("webgpu", choice.reason, params, size, manifest, design, impl, 1);
     }
     if (choice.backend === "webgpu" && choice.gpu) {
       const gpu = choice.gpu;
@@ -207,7 +212,7 @@ export class Detector {
       const adapter = choice.reason.includes(gpu.description)
         ? choice.reason
         : `${gpu.description}; ${choice.reason}`;
-      return new Detector("webgpu", adapter, params, size, manifest, design, impl);
+      return new Detector("webgpu", adapter, params, size, manifest, design, impl, 1);
     }
     const source: FeatureSource = neural
       ? await createCpuBackbone(modelBytes!, spec!, { threads: opts.threads, modelName })
@@ -230,6 +235,7 @@ export class Detector {
       manifest,
       design,
       impl,
+      opts.threads ?? defaultThreads(),
     );
   }
 

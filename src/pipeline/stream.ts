@@ -4,7 +4,7 @@
  * come back in input order; a bad input yields an error result and the stream goes on. Memory is
  * bounded by counts and by bytes: besides the image being detected, at most `readAhead` images are
  * decoding or decoded and at most `writeBehind + 1` detections are being written, within
- * `memoryBudget` (large images go one at a time).
+ * `memoryBudget` (large images go one at a time). Without worker threads it is a plain loop.
  * @module
  */
 import type { Detector } from "./detector.ts";
@@ -33,9 +33,15 @@ export type StreamResult =
 
 /** Options of {@link detectStream}. */
 export interface StreamOptions {
-  /** Images decoded ahead of the one being detected, at most (default: the pool size + 1). */
+  /**
+   * Images decoded ahead of the one being detected, at most (default: the pool size + 1; 0, as
+   * without workers, decodes each image once the previous one is written).
+   */
   readAhead?: number;
-  /** Outputs being written while the detector goes on, at most (default: the pool size + 1). */
+  /**
+   * Outputs being written while the detector goes on, at most (default: the pool size + 1; 0, as
+   * without workers, writes each one before the next detection).
+   */
   writeBehind?: number;
   /**
    * Bytes that decoded images ahead and unwritten outputs behind may hold, half each (default
@@ -55,8 +61,9 @@ export async function* detectStream(
   pool: ImageIo,
   opts: StreamOptions = {},
 ): AsyncGenerator<StreamResult> {
-  const readAhead = Math.max(1, opts.readAhead ?? pool.size + 1);
-  const writeBehind = Math.max(1, opts.writeBehind ?? pool.size + 1);
+  const overlap = pool.size > 0 ? pool.size + 1 : 0;
+  const readAhead = Math.max(0, opts.readAhead ?? overlap);
+  const writeBehind = Math.max(0, opts.writeBehind ?? overlap);
   const half = (opts.memoryBudget ?? STREAM_MEMORY_BUDGET) / 2;
   const source = items[Symbol.iterator]();
   const decoding: { item: StreamItem; start: number; image: Promise<Timed<RgbImage>> }[] = [];

@@ -57,7 +57,7 @@ export class CpuFca {
 
   /** Compile the kernel and start the workers (none for one thread). */
   static async create(opts: CpuFcaOptions = {}): Promise<CpuFca> {
-    const threads = opts.threads ?? Math.min(8, Math.max(1, navigator.hardwareConcurrency || 1));
+    const threads = opts.threads ?? defaultThreads();
     if (!Number.isInteger(threads) || threads < 1) {
       throw new Error(`fca/fast: threads must be an integer >= 1, got ${threads}`);
     }
@@ -197,4 +197,9 @@ function ask(w: Worker, msg: unknown): Promise<void> {
     };
     w.postMessage(msg);
   });
+}
+
+/** Default CPU thread count: one per core, at most 8. */
+export function defaultThreads(): number {
+  return Math.min(8, Math.max(1, navigator.hardwareConcurrency || 1));
 }
