@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { encode as encodePngLib } from "fast-png";
+import { decode as decodePngLib, encode as encodePngLib } from "fast-png";
+import { deflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import {
   decodeGrayMask,
@@ -45,6 +46,89 @@ for (const depth of [8, 16] as const) {
     });
   }
 }
+
+/**
+ * A PNG written here with a chosen filter type per row (PNG spec §9, forward direction), so that
+ * every filter the decoder undoes is exercised; `bytes` are the big-endian sample bytes.
+ */
+function filteredPng(
+  w: number,
+  h: number,
+  colorType: number,
+  depth: 8 | 16,
+  bytes: Uint8Array,
+  filters: number[],
+): Uint8Array {
+  const channels = { 0: 1, 2: 3, 4: 2, 6: 4 }[colorType]!;
+  const bpp = (channels * depth) / 8, stride = w * bpp;
+  const raw = new Uint8Array((stride + 1) * h);
+  const at = (y: number, i: number) => (y < 0 || i < 0 ? 0 : bytes[y * stride + i]);
+  for (let y = 0; y < h; y++) {
+    const f = filters[y % filters.length];
+    raw[y * (stride + 1)] = f;
+    for (let i = 0; i < stride; i++) {
+      const x = at(y, i), a = at(y, i - bpp), b = at(y - 1, i), c = at(y - 1, i - bpp);
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const paeth = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      const pred = [0, a, b, (a + b) >> 1, paeth][f];
+      raw[y * (stride + 1) + 1 + i] = (x - pred) & 255;
+    }
+  }
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, bitwiseCrc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, w);
+  new DataView(ihdr.buffer).setUint32(4, h);
+  ihdr.set([depth, colorType, 0, 0, 0], 8);
+  const parts = [
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(raw)),
+    chunk("IEND", new Uint8Array()),
+  ];
+  const png = new Uint8Array(parts.reduce((n, q) => n + q.length, 0));
+  parts.reduce((o, q) => (png.set(q, o), o + q.length), 0);
+  return png;
+}
+
+Deno.test("PNG rows with every filter type (None, Sub, Up, Average, Paeth), 8 and 16 bit", () => {
+  const w = 13, h = 11;
+  for (const [colorType, channels] of [[0, 1], [2, 3], [4, 2], [6, 4]]) {
+    for (const depth of [8, 16] as const) {
+      const max = depth === 8 ? 255 : 65535;
+      // Full-range noise, and four levels (ties between Paeth's predictors are then common).
+      for (const top of [max, 3]) {
+        const vals = samples(w * h * channels, top, 31 * colorType + depth + top);
+        const bytes = new Uint8Array((vals.length * depth) / 8);
+        vals.forEach((v, i) => depth === 8 ? (bytes[i] = v) : bytes.set([v >> 8, v & 255], 2 * i));
+        // Row 0 with each filter (no row above), then all filters mixed in the rows below.
+        for (const first of [0, 1, 2, 3, 4]) {
+          const png = filteredPng(w, h, colorType, depth, bytes, [first, 4, 3, 2, 1, 0, 4, 4, 3]);
+          const name = `type ${colorType}, ${depth}-bit, first filter ${first}`;
+          assert.deepEqual(decodeImage(png).data, expectedRgb(vals, w, h, channels, max), name);
+          const reference = decodePngLib(png, { checkCrc: true }); // an independent decoder
+          assert.deepEqual([...reference.data], vals, name);
+        }
+      }
+    }
+  }
+  const good = filteredPng(w, h, 2, 8, new Uint8Array(w * h * 3), [1]);
+  const badFilter = filteredPng(w, h, 2, 8, new Uint8Array(w * h * 3), [1, 1, 5]);
+  assert.equal(decodeImage(good).width, w);
+  assertFails(() => decodeImage(badFilter, "f.png"), "f.png", /unknown filter type 5 in row 2/);
+  const short = filteredPng(w, h - 1, 2, 8, new Uint8Array(w * (h - 1) * 3), [0]);
+  new DataView(short.buffer).setUint32(20, h); // the header claims one more row than stored
+  const ihdrCrc = bitwiseCrc32(short.subarray(12, 29));
+  new DataView(short.buffer).setUint32(29, ihdrCrc);
+  assertFails(() => decodeImage(short, "s.png"), "s.png", /shorter than the header declares/);
+});
 
 Deno.test("PNG palette (8-bit and 4-bit indices, with tRNS) decodes to palette colours", () => {
   const palette = [[10, 20, 30], [200, 100, 0], [0, 255, 128], [255, 255, 255], [1, 2, 3]];

@@ -1,10 +1,13 @@
 /**
- * Image decoding: PNG (fast-png) and JPEG (jpeg-js) into planar float RGB, with the format sniffed
- * from magic bytes and the header checked before anything large is allocated.
+ * Image decoding: PNG and JPEG (jpeg-js) into planar float RGB, with the format sniffed from
+ * magic bytes and the header checked before anything large is allocated. Non-interlaced 8- and
+ * 16-bit gray, gray+alpha, RGB and RGBA PNGs (nearly all photos and masks) are inflated by Deno's
+ * native zlib and unfiltered here, about twice as fast as fast-png, which reads the rest.
  * @module
  */
 
 import { decode as decodePngLib } from "fast-png";
+import { crc32, inflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import type { RgbImage } from "./types.ts";
 
@@ -104,6 +107,7 @@ interface PngHeader {
   height: number;
   depth: number;
   colorType: number;
+  interlaced: boolean;
 }
 
 const PNG_COLOR_DEPTHS: Record<number, number[]> = {
@@ -130,7 +134,7 @@ function pngHeader(bytes: Uint8Array, name: string): PngHeader {
   if (!depths.includes(depth)) {
     fail(name, `corrupt PNG (bit depth ${depth} is invalid for colour type ${colorType})`);
   }
-  return { width, height, depth, colorType };
+  return { width, height, depth, colorType, interlaced: bytes[28] !== 0 };
 }
 
 /**
@@ -186,10 +190,112 @@ function unpackBits(packed: ArrayLike<number>, width: number, height: number, de
   return out;
 }
 
+/** Samples per pixel of the colour types the native path reads (gray, RGB, gray+alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
+
+/**
+ * The native path: every chunk's CRC checked, the IDAT stream inflated by `node:zlib`, the rows
+ * unfiltered (PNG filter types 0–4). For non-interlaced 8- and 16-bit gray/RGB(A) images.
+ */
+function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Samples {
+  const { width, height, depth, colorType } = header;
+  const channels = PNG_CHANNELS[colorType];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const idat: Uint8Array[] = [];
+  for (let offset = 8;;) {
+    const length = view.getUint32(offset);
+    const body = bytes.subarray(offset + 4, offset + 8 + length);
+    const type = ascii(bytes, offset + 4, 4);
+    if ((crc32(body) >>> 0) !== view.getUint32(offset + 8 + length)) {
+      fail(name, `corrupt PNG data (CRC mismatch in the ${type} chunk at byte ${offset})`);
+    }
+    if (type === "IDAT") idat.push(body.subarray(4));
+    if (type === "IEND") break;
+    offset += 12 + length;
+  }
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(idat.length === 1 ? idat[0] : concat(idat));
+  } catch (e) {
+    fail(name, `corrupt PNG data (${reason(e)})`);
+  }
+  const bpp = (channels * depth) / 8, stride = width * bpp;
+  if (raw.length < (stride + 1) * height) {
+    fail(name, "corrupt PNG data (decoded pixel data is shorter than the header declares)");
+  }
+  const out = unfilterRows(raw, width, height, bpp, name);
+  const data = depth === 8 ? out : bigEndian16(out);
+  return { width, height, channels, data, max: depth === 16 ? 65535 : 255 };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Undo the per-row PNG filters (None, Sub, Up, Average, Paeth; PNG spec §9) of `height` rows of
+ * `width * bpp` bytes, each preceded by its filter type byte.
+ */
+function unfilterRows(
+  raw: Uint8Array,
+  width: number,
+  height: number,
+  bpp: number,
+  name: string,
+): Uint8Array {
+  const stride = width * bpp;
+  const out = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const src = y * (stride + 1) + 1, dst = y * stride, up = dst - stride;
+    const filter = raw[src - 1];
+    if (filter === 0 || (filter === 2 && y === 0)) {
+      out.set(raw.subarray(src, src + stride), dst);
+    } else if (filter === 1) {
+      for (let i = 0; i < stride; i++) {
+        out[dst + i] = raw[src + i] + (i >= bpp ? out[dst + i - bpp] : 0);
+      }
+    } else if (filter === 2) {
+      for (let i = 0; i < stride; i++) out[dst + i] = raw[src + i] + out[up + i];
+    } else if (filter === 3) {
+      for (let i = 0; i < stride; i++) {
+        const left = i >= bpp ? out[dst + i - bpp] : 0, above = y > 0 ? out[up + i] : 0;
+        out[dst + i] = raw[src + i] + ((left + above) >> 1);
+      }
+    } else if (filter === 4) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? out[dst + i - bpp] : 0;
+        const b = y > 0 ? out[up + i] : 0;
+        const c = i >= bpp && y > 0 ? out[up + i - bpp] : 0;
+        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        out[dst + i] = raw[src + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+      }
+    } else {
+      fail(name, `corrupt PNG data (unknown filter type ${filter} in row ${y})`);
+    }
+  }
+  return out;
+}
+
+/** 16-bit samples stored big-endian, as PNG does. */
+function bigEndian16(bytes: Uint8Array): Uint16Array {
+  const out = new Uint16Array(bytes.length >> 1);
+  for (let i = 0; i < out.length; i++) out[i] = (bytes[2 * i] << 8) | bytes[2 * i + 1];
+  return out;
+}
+
 function decodePngSamples(bytes: Uint8Array, name: string): Samples {
   const header = pngHeader(bytes, name);
   checkPngChunks(bytes, name, header);
   const { width, height, depth, colorType } = header;
+  if (!header.interlaced && depth >= 8 && colorType in PNG_CHANNELS) {
+    return decodePngNative(bytes, name, header);
+  }
   let png;
   try {
     png = decodePngLib(bytes, { checkCrc: true });
