@@ -128,6 +128,17 @@ Deno.test("PNG rows with every filter type (None, Sub, Up, Average, Paeth), 8 an
   const ihdrCrc = bitwiseCrc32(short.subarray(12, 29));
   new DataView(short.buffer).setUint32(29, ihdrCrc);
   assertFails(() => decodeImage(short, "s.png"), "s.png", /shorter than the header declares/);
+  // A tiny image whose data inflates to 64 MiB is refused without inflating it all.
+  const bomb = filteredPng(4, 4, 2, 8, new Uint8Array(48), [0]);
+  const idat = bomb.indexOf(0x49, 33); // the "I" of IDAT, after the signature and IHDR
+  const payload = deflateSync(new Uint8Array(64 << 20));
+  const chunk = new Uint8Array(12 + payload.length);
+  new DataView(chunk.buffer).setUint32(0, payload.length);
+  chunk.set(bomb.subarray(idat, idat + 4), 4);
+  chunk.set(payload, 8);
+  new DataView(chunk.buffer).setUint32(8 + payload.length, bitwiseCrc32(chunk.subarray(4, -4)));
+  const bombed = new Uint8Array([...bomb.subarray(0, 33), ...chunk, ...bomb.subarray(-12)]);
+  assertFails(() => decodeImage(bombed, "b.png"), "b.png", /inflates beyond the 52 bytes/);
 });
 
 Deno.test("PNG palette (8-bit and 4-bit indices, with tRNS) decodes to palette colours", () => {

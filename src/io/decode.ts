@@ -213,14 +213,20 @@ function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Sa
     if (type === "IEND") break;
     offset += 12 + length;
   }
+  const bpp = (channels * depth) / 8, stride = width * bpp;
+  const need = (stride + 1) * height;
   let raw: Uint8Array;
   try {
-    raw = inflateSync(idat.length === 1 ? idat[0] : concat(idat));
+    // The cap keeps a crafted stream (a "zip bomb") from inflating beyond what the header allows.
+    const data = idat.length === 1 ? idat[0] : concat(idat);
+    raw = inflateSync(data, { maxOutputLength: need + 65536 });
   } catch (e) {
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      fail(name, `corrupt PNG data (image data inflates beyond the ${need} bytes it should hold)`);
+    }
     fail(name, `corrupt PNG data (${reason(e)})`);
   }
-  const bpp = (channels * depth) / 8, stride = width * bpp;
-  if (raw.length < (stride + 1) * height) {
+  if (raw.length < need) {
     fail(name, "corrupt PNG data (decoded pixel data is shorter than the header declares)");
   }
   const out = unfilterRows(raw, width, height, bpp, name);
