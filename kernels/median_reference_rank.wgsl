@@ -13,12 +13,7 @@
 //   2: storage, read_write sorted:   array<f32>  [channels, T*T, tilesY*tilesX]
 // Dispatch: (ceil(tilesY*tilesX*T*T / 64), channels, 1); workgroup 64.
 
-struct Dims {
-  channels: u32, height: u32, width: u32, side: u32,
-  tilesX: u32, tilesY: u32, outHeight: u32, outWidth: u32,
-  windowsPerGroup: u32, blur: u32, fixedRange: u32, count: u32,
-  lo: f32, hi: f32, _pad0: u32, _pad1: u32,
-}
+//#include fca_dims
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> features: array<f32>;

@@ -14,12 +14,7 @@
 //   3: storage, read_write stats:    array<atomic<u32>, 4>  (only [2] is touched here)
 // Dispatch: (channels, 1, 1); one workgroup of 256 invocations per channel.
 
-struct Dims {
-  channels: u32, height: u32, width: u32, side: u32,
-  tilesX: u32, tilesY: u32, outHeight: u32, outWidth: u32,
-  windowsPerGroup: u32, blur: u32, fixedRange: u32, count: u32,
-  lo: f32, hi: f32, _pad0: u32, _pad1: u32,
-}
+//#include fca_dims
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> features: array<f32>;

@@ -10,6 +10,7 @@
  * Field numbers follow onnx/onnx.proto (proto2 syntax).
  * @module
  */
+import { concatBytes } from "../io/bytes.ts";
 
 /** One encoded protobuf field kept verbatim: its number (for ordering) and its full bytes. */
 export interface RawField {
@@ -618,7 +619,7 @@ export function makeAttribute(name: string, value: AttributeValue): OnnxAttribut
     return out;
   };
   const fixed32 = (field: number, x: number) =>
-    b.raw([{ field, bytes: concat([varintBytes(field * 8 + WIRE_I32), f32(x)]) }]);
+    b.raw([{ field, bytes: concatBytes([varintBytes(field * 8 + WIRE_I32), f32(x)]) }]);
   if ("int" in value) b.varint(3, value.int).varint(20, 2);
   else if ("ints" in value) b.varints(8, value.ints).varint(20, 7);
   else if ("float" in value) fixed32(2, value.float).varint(20, 1);
@@ -656,16 +657,6 @@ export function makeModel(graph: OnnxGraph, opset = 13, irVersion = 8): OnnxMode
     opsetImport: [{ domain: "", version: opset, unknown: [] }],
     unknown: [],
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

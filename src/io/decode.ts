@@ -10,6 +10,7 @@ import { decode as decodePngLib } from "fast-png";
 import { crc32, inflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import type { RgbImage } from "./types.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** Largest accepted width or height in pixels. */
 export const MAX_IMAGE_SIDE = 65535;
@@ -218,7 +219,7 @@ function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Sa
   let raw: Uint8Array;
   try {
     // The cap keeps a crafted stream (a "zip bomb") from inflating beyond what the header allows.
-    const data = idat.length === 1 ? idat[0] : concat(idat);
+    const data = idat.length === 1 ? idat[0] : concatBytes(idat);
     raw = inflateSync(data, { maxOutputLength: need + 65536 });
   } catch (e) {
     if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
@@ -232,16 +233,6 @@ function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Sa
   const out = unfilterRows(raw, width, height, bpp, name);
   const data = depth === 8 ? out : bigEndian16(out);
   return { width, height, channels, data, max: depth === 16 ? 65535 : 255 };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**

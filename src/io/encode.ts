@@ -7,6 +7,7 @@
 
 import { crc32, deflateSync } from "node:zlib";
 import type { RgbImage } from "./types.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** A zlib compression level. */
 export type ZlibLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -48,15 +49,12 @@ export function encodePng(
   view.setUint32(0, width);
   view.setUint32(4, height);
   header.set([8, COLOR_TYPE[channels], 0, 0, 0], 8); // depth, colour type, deflate, filter, no interlace
-  const chunks = [chunk("IHDR", header), chunk("IDAT", idat), chunk("IEND", new Uint8Array())];
-  const out = new Uint8Array(PNG_SIGNATURE.length + chunks.reduce((n, c) => n + c.length, 0));
-  out.set(PNG_SIGNATURE);
-  let at = PNG_SIGNATURE.length;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes([
+    PNG_SIGNATURE,
+    chunk("IHDR", header),
+    chunk("IDAT", idat),
+    chunk("IEND", new Uint8Array()),
+  ]);
 }
 
 const PNG_SIGNATURE = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]);
