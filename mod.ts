@@ -19,7 +19,7 @@ export {
   Detector,
   type DetectorOptions,
 } from "./src/pipeline/detector.ts";
-export { outputPaths, writeOutputs } from "./src/pipeline/outputs.ts";
+export { outputPaths, writeOutputs } from "./src/io/outputs.ts";
 export { decodeImage, readImage } from "./src/io/decode.ts";
 export type { RgbImage } from "./src/io/types.ts";
 export type { FcaParams, FeatureMap, ScalarMap } from "./src/fca/types.ts";

@@ -27,7 +27,7 @@ import { evaluateDataset } from "../src/eval/harness.ts";
 import { type ImageList, readImageList } from "../src/eval/dataset.ts";
 import type { ReferenceKind, StatsKind } from "../src/fca/stats/mod.ts";
 import type { FcaParams } from "../src/fca/types.ts";
-import { writeFileAtomic } from "../src/io/atomic.ts";
+import { writeFileAtomic } from "../src/base/atomic.ts";
 
 /** One point of the design space to evaluate. */
 export interface Combo {

@@ -12,7 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { Detector } from "../src/pipeline/detector.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import type { RgbImage } from "../src/io/types.ts";
 
 const { values } = parseArgs({

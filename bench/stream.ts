@@ -14,10 +14,10 @@ import { parseArgs } from "node:util";
 import { Detector } from "../src/pipeline/detector.ts";
 import { detectStream, type StreamItem } from "../src/pipeline/stream.ts";
 import { defaultIoWorkers, IoPool } from "../src/io/io_pool.ts";
-import { outputPaths } from "../src/pipeline/outputs.ts";
+import { outputPaths } from "../src/io/outputs.ts";
 import { readImage } from "../src/io/decode.ts";
 import { resizeImage } from "../src/io/resize.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { encodeImagePng } from "../src/io/encode.ts";
 
 const { values } = parseArgs({

@@ -1,4 +1,4 @@
-// median_reference_rank.wgsl — step 1 of the median reference (reference convention 2;
+// median_reference_rank.wgsl — step 1 of the median reference (convention 2 in docs/conventions.md;
 // CPU specification: src/fca/median_reference.ts): sorts every complete, non-overlapping T×T tile
 // of every channel by rank counting.
 //

@@ -1,4 +1,4 @@
-// median_reference_select.wgsl — step 2 of the median reference (reference convention 2): for
+// median_reference_select.wgsl — step 2 of the median reference (convention 2 in docs/conventions.md): for
 // every (channel, rank) the LOWER median over tiles of the tile-sorted values, by selection
 // through counting.
 //

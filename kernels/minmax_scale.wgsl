@@ -1,5 +1,5 @@
 // minmax_scale.wgsl — per-channel min-max scaling of the raw backbone features, with a check for
-// NaN/Inf (reference convention 1; CPU specification: src/fca/scale.ts).
+// NaN/Inf (convention 1 in docs/conventions.md; CPU specification: src/fca/scale.ts).
 //
 //   scaled[c, i] = (x[c, i] - min_c) / ((max_c - min_c) + 1e-8)   in f32, over all H*W positions.
 //

@@ -1,4 +1,4 @@
-// overlap_add.wgsl — overlap-add of the weighted window maps as a gather (reference convention 7;
+// overlap_add.wgsl — overlap-add of the weighted window maps as a gather (convention 7 in docs/conventions.md;
 // CPU specification: fcaMapReference in src/fca/rank_matching.ts).
 //
 // Output pixel (y, x) sums contrib[window (i, j), (dy, dx)] over the windows covering it,

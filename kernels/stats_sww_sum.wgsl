@@ -1,5 +1,5 @@
 // stats_sww_sum.wgsl — last step of the sample-weighted Wasserstein statistic (paper Eq. 4,
-// reference `ScSWW`, golden convention 11; CPU specification: swwMap in src/fca/stats/sww.ts).
+// reference `ScSWW`, convention 11 in docs/conventions.md; CPU specification: swwMap in src/fca/stats/sww.ts).
 //
 // rank_matching.wgsl, run with the σ weights and the blur off, leaves for every window w
 // contrib[w, k] = weight[k] · mean_c |x_k − ref[c, rank(x_k)]| (stable ranks); SWW is the sum

@@ -1,5 +1,5 @@
 // upsample.wgsl — bilinear resize of the FCA map to the output size, as skimage resize(order=1)
-// enlarges (reference convention 10; CPU specification: src/fca/upsample.ts): half-pixel
+// enlarges (convention 10 in docs/conventions.md; CPU specification: src/fca/upsample.ts): half-pixel
 // centres, mirrored borders. The taps (i0, i1, w1) per output row and column come from the
 // host's bilinearTaps(), so they are bit-identical to the CPU's; the blend is the CPU formula
 //   top = a + (b - a)·wx,  bottom = c + (d - c)·wx,  out = top + (bottom - top)·wy.

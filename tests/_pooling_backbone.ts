@@ -1,5 +1,5 @@
 /** A model-free stand-in backbone for tiling tests. */
-import type { CpuBackbone } from "../src/features/backbone.ts";
+import type { HostFeatureExtractor } from "../src/features/backbone.ts";
 import type { FeatureMap } from "../src/fca/types.ts";
 import type { RgbImage } from "../src/io/types.ts";
 
@@ -8,7 +8,7 @@ import type { RgbImage } from "../src/io/types.ts";
  * and a mean of squares of the three colours), so every feature depends only on its own block and
  * tiles need no halo. `calls` counts extractions.
  */
-export function poolingBackbone(): CpuBackbone & { calls: number } {
+export function poolingBackbone(): HostFeatureExtractor & { calls: number } {
   return {
     runtime: "test pooling",
     calls: 0,

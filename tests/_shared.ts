@@ -50,7 +50,7 @@ export async function readGoldenFeatures(dir: string): Promise<FeatureMap> {
 }
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-export { mulberry32 as rng } from "../src/fca/stats/rng.ts";
+export { mulberry32 as rng } from "../src/base/rng.ts";
 
 /** Largest value of a (possibly huge) array; `Math.max(...a)` overflows the stack past ~100k. */
 export function maxOf(a: ArrayLike<number>): number {

@@ -4,7 +4,7 @@ import { acquireGpu } from "../src/gpu/device.ts";
 import { getPreprocessor } from "../src/gpu/preprocess.ts";
 import { normalizeImage } from "../src/features/backbone.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../src/features/backbone_webgpu.ts";
-import { hostFeatureExtractor } from "../src/pipeline/gpu_tiling.ts";
+import { hostFeatureExtractor } from "../src/pipeline/tiling/gpu.ts";
 import type { RgbImage } from "../src/io/types.ts";
 import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng } from "./_shared.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeImagePng } from "../src/io/encode.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { decodeNpy } from "../src/io/npy.ts";
 import { decodeImage } from "../src/io/decode.ts";
 import { HAVE_MODEL, maxOf, MODEL_PATH } from "./_shared.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
 import { SHARED_GPU } from "./_gpu.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { relativeMaxError } from "./_shared.ts";
 
 const gpu = SHARED_GPU;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { encodeModel, makeModel, makeNode, makeValueInfo } from "../src/features/onnx_proto.ts";
 import { Detector } from "../src/pipeline/detector.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
 import { minMaxScale } from "../src/fca/scale.ts";

@@ -3,13 +3,13 @@
  * the tiling of tiled.ts) equal to the untiled CPU map.
  */
 import assert from "node:assert/strict";
-import { gpuFcaEngine, gpuTileFor } from "../src/pipeline/gpu_tiling.ts";
-import { tiledFeatureMap } from "../src/pipeline/tiled.ts";
+import { gpuFcaEngine, gpuTileFor } from "../src/pipeline/tiling/gpu.ts";
+import { tiledFeatureMap } from "../src/pipeline/tiling/tiler.ts";
 import { GpuFca } from "../src/gpu/fca_gpu.ts";
 import { SHARED_GPU } from "./_gpu.ts";
 import { CpuFca } from "../src/fca/fast/mod.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { resizeImage } from "../src/io/resize.ts";
 import { poolingBackbone } from "./_pooling_backbone.ts";
 import { relativeMaxError } from "./_shared.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type DefectKind, syntheticTexture } from "../src/io/synthetic.ts";
+import { type DefectKind, syntheticTexture } from "../src/demo/synthetic.ts";
 import type { RgbImage } from "../src/io/types.ts";
 
 const SIZE = 256;

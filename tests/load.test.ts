@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Detector } from "../src/pipeline/detector.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { HAVE_MODEL, MODEL_PATH } from "./_shared.ts";
 
 /** Images in the batch, distinct inputs cycled through, and when memory is first read. */

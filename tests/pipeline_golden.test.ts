@@ -9,7 +9,7 @@ import { Detector } from "../src/pipeline/detector.ts";
 import { readImage } from "../src/io/decode.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { overlay } from "../src/io/colormap.ts";
-import { OVERLAY_ALPHA } from "../src/pipeline/outputs.ts";
+import { OVERLAY_ALPHA } from "../src/io/outputs.ts";
 import {
   GOLDEN_DIR,
   HAVE_GOLDEN,

@@ -6,16 +6,11 @@ import assert from "node:assert/strict";
 import { type ImageIo, IoPool, type Timed, type WriteJob } from "../src/io/io_pool.ts";
 import { detectStream, type StreamItem, type StreamResult } from "../src/pipeline/stream.ts";
 import { Detector } from "../src/pipeline/detector.ts";
-import {
-  type OutputPaths,
-  outputPaths,
-  OVERLAY_ALPHA,
-  writeOutputs,
-} from "../src/pipeline/outputs.ts";
+import { type OutputPaths, outputPaths, OVERLAY_ALPHA, writeOutputs } from "../src/io/outputs.ts";
 import { overlay } from "../src/io/colormap.ts";
 import { readImage } from "../src/io/decode.ts";
 import { encodeImagePng } from "../src/io/encode.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import type { RgbImage } from "../src/io/types.ts";
 import { encodeModel, makeModel, makeNode, makeValueInfo } from "../src/features/onnx_proto.ts";
 import { createCpuBackbone } from "../src/features/backbone_cpu.ts";

@@ -5,13 +5,13 @@
  * non-square image with a forced small tile.
  */
 import assert from "node:assert/strict";
-import { planAxis } from "../src/pipeline/tiling_plan.ts";
-import { cropFeatures, tiledFcaMap } from "../src/pipeline/tiling_fca.ts";
-import { ChannelRange } from "../src/pipeline/tiling_scale.ts";
-import { FeatureStore } from "../src/pipeline/tiling_store.ts";
-import { storedMedianReference } from "../src/pipeline/tiling_median.ts";
-import { forEachFeatureTile, measureHalo } from "../src/pipeline/tiling_features.ts";
-import { tiledFeatureMap } from "../src/pipeline/tiled.ts";
+import { planAxis } from "../src/pipeline/tiling/plan.ts";
+import { cropFeatures, tiledFcaMap } from "../src/pipeline/tiling/fca.ts";
+import { ChannelRange } from "../src/pipeline/tiling/scale.ts";
+import { FeatureStore } from "../src/pipeline/tiling/store.ts";
+import { storedMedianReference } from "../src/pipeline/tiling/median.ts";
+import { forEachFeatureTile, measureHalo } from "../src/pipeline/tiling/features.ts";
+import { tiledFeatureMap } from "../src/pipeline/tiling/tiler.ts";
 import { Detector } from "../src/pipeline/detector.ts";
 import { CpuFca } from "../src/fca/fast/mod.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
@@ -20,7 +20,7 @@ import { minMaxScale } from "../src/fca/scale.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
 import { createCpuBackbone } from "../src/features/backbone_cpu.ts";
 import { loadManifestFor } from "../src/features/manifest.ts";
-import { syntheticTexture } from "../src/io/synthetic.ts";
+import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { resizeImage } from "../src/io/resize.ts";
 import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng } from "./_shared.ts";
 import { poolingBackbone } from "./_pooling_backbone.ts";

@@ -4,10 +4,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { syntheticTexture } from "../io/synthetic.ts";
+import { syntheticTexture } from "../demo/synthetic.ts";
 import { encodeImagePng, encodePng } from "../io/encode.ts";
 import { readImage } from "../io/decode.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 import { runDetect } from "./detect.ts";
 import { PIPELINE_FLAGS } from "./options.ts";
 

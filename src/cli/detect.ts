@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { Detector } from "../pipeline/detector.ts";
-import { outputPaths } from "../pipeline/outputs.ts";
+import { outputPaths } from "../io/outputs.ts";
 import { detectStream, type StreamItem } from "../pipeline/stream.ts";
 import { defaultIoWorkers, IoPool } from "../io/io_pool.ts";
 import { expandInputs } from "./inputs.ts";

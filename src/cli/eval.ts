@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
 import { resolveModelPath } from "../features/model_path.ts";
 import { sha256File } from "../features/manifest.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 import { evaluateDataset } from "../eval/harness.ts";
 import { type ImageList, readImageList } from "../eval/dataset.ts";
 import { ProgressBar } from "../eval/progress.ts";

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
 import * as ort from "onnxruntime-node";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 import { cutGraph } from "../features/onnx_cut.ts";
 import { defaultModelLocations } from "../features/model_path.ts";
 import {

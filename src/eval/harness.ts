@@ -8,7 +8,7 @@ import type { ScalarMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
 import { decodeGrayMask, readImage as defaultReadImage } from "../io/decode.ts";
 import { encodeNpy, readNpy } from "../io/npy.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 import { type DatasetImage, type ImageList, listDataset } from "./dataset.ts";
 import {
   computePixelMetrics,

@@ -3,7 +3,7 @@
  * ROC plots (PNG), all written atomically.
  * @module
  */
-import { writeFileAtomic } from "../io/atomic.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 import { encodePng } from "../io/encode.ts";
 import type { CategoryResult, EvalReport } from "./harness.ts";
 import { renderLineChart } from "./plot.ts";

@@ -1,9 +1,9 @@
 /**
- * The median reference (reference convention 2): the floor(H/T)×floor(W/T) complete,
+ * The median reference (convention 2 in docs/conventions.md): the floor(H/T)×floor(W/T) complete,
  * non-overlapping T×T tiles from (0,0); each tile's values sorted per channel; for every
  * (channel, rank) the lower median over tiles.
  *
- * This is the readable specification; `kernels/median_reference.wgsl` and the fast CPU path are
+ * This is the readable specification; `kernels/median_reference_{rank,select}.wgsl` and the fast CPU path are
  * tested against it.
  * @module
  */

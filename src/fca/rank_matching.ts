@@ -1,5 +1,5 @@
 /**
- * Windowed rank matching, the heart of FCA (reference conventions 3–7), written for clarity: it
+ * Windowed rank matching, the heart of FCA (conventions 3–7 in docs/conventions.md), written for clarity: it
  * is the specification that the WGSL kernels and the fast CPU path are tested against.
  *
  * For every pixel (i, j) the T×T window of the reflect-padded map is taken. In each channel,

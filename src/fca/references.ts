@@ -22,7 +22,7 @@
 import { tileCounts } from "./median_reference.ts";
 import { patchWeights, reflectIndex } from "./params.ts";
 import { foldWindow } from "./rank_matching.ts";
-import { randomInt, seededUniform } from "./stats/rng.ts";
+import { randomInt, seededUniform } from "../base/rng.ts";
 import { stableArgsort } from "./stats/stable_sort.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "./types.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Per-channel min-max scaling of features (reference convention 1:
+ * Per-channel min-max scaling of features (convention 1 in docs/conventions.md:
  * `(x - min) / (max - min + 1e-8)` over all positions of each channel, in float32).
  * @module
  */

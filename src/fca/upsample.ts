@@ -1,6 +1,6 @@
 /**
  * Bilinear resizing as `skimage.transform.resize(order=1, mode='reflect')` does it when
- * enlarging (reference convention 10): half-pixel centres, source coordinate
+ * enlarging (convention 10 in docs/conventions.md): half-pixel centres, source coordinate
  * (i + 0.5)·h/H − 0.5, mirrored borders (…c b | a b c … — edge not repeated).
  * @module
  */

@@ -18,8 +18,11 @@ export interface BackboneSpec {
   std: readonly number[];
 }
 
-/** A feature extractor that runs on the CPU and returns features in host memory. */
-export interface CpuBackbone {
+/**
+ * A feature extractor whose features come back in host memory: the ONNX backbone on onnxruntime-node
+ * or wasm, the hand-crafted extractors, and the WebGPU backbone read back (for tiling).
+ */
+export interface HostFeatureExtractor {
   /** Which runtime executes the graph, e.g. "onnxruntime-node" or "onnxruntime-web/wasm". */
   readonly runtime: string;
   /** Features of one image (batch 1), channel-major. */

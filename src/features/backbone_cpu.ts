@@ -5,7 +5,7 @@
  */
 import type { FeatureMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
-import { type BackboneSpec, type CpuBackbone, normalizeImage } from "./backbone.ts";
+import { type BackboneSpec, type HostFeatureExtractor, normalizeImage } from "./backbone.ts";
 
 /** Which CPU runtime to use; "auto" tries onnxruntime-node first. */
 export type CpuRuntime = "auto" | "node" | "wasm";
@@ -33,7 +33,7 @@ export async function createCpuBackbone(
   modelBytes: Uint8Array,
   spec: BackboneSpec,
   opts: { runtime?: CpuRuntime; threads?: number; modelName?: string } = {},
-): Promise<CpuBackbone> {
+): Promise<HostFeatureExtractor> {
   const threads = opts.threads ?? Math.min(navigator.hardwareConcurrency || 2, 8);
   const name = opts.modelName ?? "model";
   let ort: OrtLike | undefined, runtime = "";

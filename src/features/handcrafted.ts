@@ -19,7 +19,7 @@
  */
 import { reflectIndex } from "../fca/params.ts";
 import { gaussianBlurPlanes } from "../fca/stats/blur.ts";
-import { seededNormal } from "../fca/stats/rng.ts";
+import { seededNormal } from "../base/rng.ts";
 import type { FeatureMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
 

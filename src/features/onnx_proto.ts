@@ -10,7 +10,7 @@
  * Field numbers follow onnx/onnx.proto (proto2 syntax).
  * @module
  */
-import { concatBytes } from "../io/bytes.ts";
+import { concatBytes } from "../base/bytes.ts";
 
 /** One encoded protobuf field kept verbatim: its number (for ordering) and its full bytes. */
 export interface RawField {

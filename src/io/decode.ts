@@ -10,7 +10,7 @@ import { decode as decodePngLib } from "fast-png";
 import { crc32, inflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import type { RgbImage } from "./types.ts";
-import { concatBytes } from "./bytes.ts";
+import { concatBytes } from "../base/bytes.ts";
 
 /** Largest accepted width or height in pixels. */
 export const MAX_IMAGE_SIDE = 65535;

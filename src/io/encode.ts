@@ -7,7 +7,7 @@
 
 import { crc32, deflateSync } from "node:zlib";
 import type { RgbImage } from "./types.ts";
-import { concatBytes } from "./bytes.ts";
+import { concatBytes } from "../base/bytes.ts";
 
 /** A zlib compression level. */
 export type ZlibLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;

@@ -7,14 +7,14 @@
  */
 import type { RgbImage } from "./types.ts";
 import { readImage } from "./decode.ts";
-import { startModuleWorker } from "./web_worker.ts";
+import { startModuleWorker } from "../base/web_worker.ts";
 import {
   OUTPUT_KINDS,
   type OutputKind,
   type OutputPaths,
   type RenderedMap,
   writeOutputs,
-} from "../pipeline/outputs.ts";
+} from "./outputs.ts";
 
 /** What a worker needs to write one detection's outputs. */
 export interface WriteJob {

@@ -7,7 +7,7 @@
  */
 /// <reference lib="deno.worker" />
 import { readImage } from "./decode.ts";
-import { writeOutputs } from "../pipeline/outputs.ts";
+import { writeOutputs } from "./outputs.ts";
 import type { WriteJob } from "./io_pool.ts";
 
 self.onmessage = async (e: MessageEvent<{ id: number; decode?: string; write?: WriteJob }>) => {

@@ -28,9 +28,9 @@ import {
   validateDesign,
 } from "../fca/stats/mod.ts";
 import { handcraftedFeatures, type HandcraftedKind } from "../features/handcrafted.ts";
-import { CpuTiler } from "./tiled.ts";
-import { OVERLAY_ALPHA } from "./outputs.ts";
-import { gpuFcaEngine, gpuTileFor, hostFeatureExtractor } from "./gpu_tiling.ts";
+import { CpuTiler } from "./tiling/tiler.ts";
+import { OVERLAY_ALPHA } from "../io/outputs.ts";
+import { gpuFcaEngine, gpuTileFor, hostFeatureExtractor } from "./tiling/gpu.ts";
 
 /** Which backend runs the pipeline. */
 export type BackendChoice = "auto" | "webgpu" | "cpu";

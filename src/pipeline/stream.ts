@@ -9,7 +9,7 @@
  */
 import type { Detector } from "./detector.ts";
 import type { ImageIo, Timed } from "../io/io_pool.ts";
-import type { OutputPaths } from "./outputs.ts";
+import type { OutputPaths } from "../io/outputs.ts";
 import type { RgbImage } from "../io/types.ts";
 
 /** One image of the stream and where its outputs go. */

@@ -1,5 +1,5 @@
 /**
- * Overlap-add of the weighted window maps (reference convention 7) written as a gather, so every
+ * Overlap-add of the weighted window maps (convention 7 in docs/conventions.md) written as a gather, so every
  * output pixel sums its contributions in the reference's order (windows in raster order) whatever
  * the thread split.
  * @module

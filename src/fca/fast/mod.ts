@@ -9,7 +9,7 @@ import { tileCounts } from "../median_reference.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../types.ts";
 import { type Layout, makeLayout, planRegions, type Regions } from "./layout.ts";
 import { type Job, ThreadState } from "./tasks.ts";
-import { startModuleWorker } from "../../io/web_worker.ts";
+import { startModuleWorker } from "../../base/web_worker.ts";
 import {
   compileKernel,
   instantiateKernel,
@@ -81,7 +81,7 @@ export class CpuFca {
     return new CpuFca(threads, workers, memory, kernel, wasm);
   }
 
-  /** Median reference `[C, T·T]` of `features` (reference convention 2). */
+  /** Median reference `[C, T·T]` of `features` (convention 2 in docs/conventions.md). */
   async medianReference(features: FeatureMap, patch: number): Promise<Float32Array> {
     const params = { patch, sigmaP: 1, sigmaS: 0 };
     validateParams(params);

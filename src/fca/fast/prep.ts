@@ -1,6 +1,6 @@
 /**
  * Per-channel preparation for the fast CPU FCA: reflect padding, channel minima and the median
- * reference (reference convention 2), one channel at a time so that threads can share channels.
+ * reference (convention 2 in docs/conventions.md), one channel at a time so that threads can share channels.
  * @module
  */
 import type { Layout } from "./layout.ts";

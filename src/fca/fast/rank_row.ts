@@ -1,5 +1,5 @@
 /**
- * Windowed rank matching for one row of windows (reference conventions 3–6), the hot loop of FCA.
+ * Windowed rank matching for one row of windows (conventions 3–6 in docs/conventions.md), the hot loop of FCA.
  *
  * Per channel the window slides right one column at a time. Values equal to the channel minimum
  * are the smallest and tie in raster order, so their rank is their position among the window's

@@ -1,6 +1,6 @@
 /**
  * Local histograms compared by 1-D earth mover's distance (paper Eq. 3; reference `sc_hist`,
- * golden convention 11). Features are min-max re-scaled per channel, binned with
+ * convention 11 in docs/conventions.md). Features are min-max re-scaled per channel, binned with
  * floor(0.999·bins·x) (float32, as torch), one-hot encoded, and each bin plane is blurred with a
  * T-tap Gaussian of σ (reflect padding) to give a Gaussian-weighted local histogram. Its EMD to the
  * spatial mean histogram is the mean over bins of |cumsum difference|; scores are averaged over

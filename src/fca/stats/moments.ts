@@ -1,6 +1,6 @@
 /**
  * Local moments (paper Eq. 2 extended to Gaussian weighting and moments 1..4; reference
- * `sc_moments`, golden convention 11): every channel raised to each power, blurred with a
+ * `sc_moments`, convention 11 in docs/conventions.md): every channel raised to each power, blurred with a
  * T-tap Gaussian of σ (reflect padding), and compared by mean squared difference (over
  * channels × powers) with the spatial mean of those local moments.
  * @module

@@ -1,5 +1,5 @@
 /**
- * Sample-weighted Wasserstein (paper Eq. 4; reference `ScSWW`, golden convention 11).
+ * Sample-weighted Wasserstein (paper Eq. 4; reference `ScSWW`, convention 11 in docs/conventions.md).
  *
  * Same windows and sort as FCA: for the reflect-padded T×T window centred at every pixel, each
  * channel's values are sorted and compared rank by rank with the reference (L1). Each rank's error

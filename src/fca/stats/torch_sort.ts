@@ -3,7 +3,7 @@
  * libstdc++ `std::sort` (introsort: median-of-three quicksort down to 16-element runs, heapsort
  * past a 2·log2(n) depth, then a final insertion sort) on (value, index) pairs compared by value.
  * Ties therefore land in an implementation-defined but deterministic order, which SWW's
- * position-dependent weights can see (golden convention 9); replaying the same algorithm makes
+ * position-dependent weights can see (convention 9 in docs/conventions.md); replaying the same algorithm makes
  * `sww.npy` reproducible. Rows of ≤ 16 elements are insertion-sorted, i.e. stable.
  * @module
  */

@@ -15,16 +15,16 @@
  * rounding in the features (the tests bound both).
  * @module
  */
-import type { CpuBackbone } from "../features/backbone.ts";
-import type { FcaParams, ScalarMap } from "../fca/types.ts";
-import type { RgbImage } from "../io/types.ts";
-import { type FcaEngine, tiledFcaMap } from "./tiling_fca.ts";
-import { forEachFeatureTile, measureHalo } from "./tiling_features.ts";
-import { storedMedianReference } from "./tiling_median.ts";
-import { ChannelRange } from "./tiling_scale.ts";
-import { FeatureStore } from "./tiling_store.ts";
+import type { HostFeatureExtractor } from "../../features/backbone.ts";
+import type { FcaParams, ScalarMap } from "../../fca/types.ts";
+import type { RgbImage } from "../../io/types.ts";
+import { type FcaEngine, tiledFcaMap } from "./fca.ts";
+import { forEachFeatureTile, measureHalo } from "./features.ts";
+import { storedMedianReference } from "./median.ts";
+import { ChannelRange } from "./scale.ts";
+import { FeatureStore } from "./store.ts";
 
-import { autoTileSize, DEFAULT_AUTO_TILE } from "./tiling_plan.ts";
+import { autoTileSize, DEFAULT_AUTO_TILE } from "./plan.ts";
 
 export { autoTileSize, DEFAULT_AUTO_TILE, measureHalo };
 
@@ -48,7 +48,7 @@ export interface TiledOptions {
  * the feature map is smaller than one patch.
  */
 export async function tiledFeatureMap(
-  backbone: CpuBackbone,
+  backbone: HostFeatureExtractor,
   engine: FcaEngine,
   image: RgbImage,
   params: FcaParams,
@@ -118,7 +118,7 @@ export class CpuTiler {
 
   /** A tiler for one backbone and FCA engine. */
   constructor(
-    private readonly backbone: CpuBackbone,
+    private readonly backbone: HostFeatureExtractor,
     private readonly engine: FcaEngine,
     private readonly opts: CpuTilerOptions = {},
   ) {

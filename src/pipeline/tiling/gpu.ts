@@ -4,15 +4,15 @@
  * is too large for the device's buffer limits, or when `--tile` asks for it.
  * @module
  */
-import type { CpuBackbone } from "../features/backbone.ts";
-import type { WebGpuBackbone } from "../features/backbone_webgpu.ts";
-import type { GpuFca } from "../gpu/fca_gpu.ts";
-import { createBuffer, readBack } from "../gpu/buffers.ts";
-import type { FcaEngine } from "./tiling_fca.ts";
-import { autoTileSize } from "./tiling_plan.ts";
+import type { HostFeatureExtractor } from "../../features/backbone.ts";
+import type { WebGpuBackbone } from "../../features/backbone_webgpu.ts";
+import type { GpuFca } from "../../gpu/fca_gpu.ts";
+import { createBuffer, readBack } from "../../gpu/buffers.ts";
+import type { FcaEngine } from "./fca.ts";
+import { autoTileSize } from "./plan.ts";
 
 /** The WebGPU backbone as an extractor into host memory (one readback per tile). */
-export function hostFeatureExtractor(backbone: WebGpuBackbone): CpuBackbone {
+export function hostFeatureExtractor(backbone: WebGpuBackbone): HostFeatureExtractor {
   const device = backbone.device;
   return {
     runtime: "onnxruntime-web/webgpu",

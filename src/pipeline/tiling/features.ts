@@ -5,11 +5,11 @@
  * pixels it owns) do not see the tile's edges and equal the whole image's.
  * @module
  */
-import type { CpuBackbone } from "../features/backbone.ts";
-import type { FeatureMap } from "../fca/types.ts";
-import type { RgbImage } from "../io/types.ts";
-import { cropFeatures } from "./tiling_fca.ts";
-import { planAxis } from "./tiling_plan.ts";
+import type { HostFeatureExtractor } from "../../features/backbone.ts";
+import type { FeatureMap } from "../../fca/types.ts";
+import type { RgbImage } from "../../io/types.ts";
+import { cropFeatures } from "./fca.ts";
+import { planAxis } from "./plan.ts";
 
 /** How an image is cut for the backbone. */
 export interface FeatureTiling {
@@ -46,7 +46,7 @@ export function cropImage(
  * with their position in the whole feature map (ceil(H/stride)×ceil(W/stride)).
  */
 export async function forEachFeatureTile(
-  backbone: CpuBackbone,
+  backbone: HostFeatureExtractor,
   image: RgbImage,
   tiling: FeatureTiling,
   sink: (block: FeatureMap, fy: number, fx: number) => void | Promise<void>,
@@ -83,7 +83,7 @@ export async function forEachFeatureTile(
  * the probe grows until the change stays clear of its borders. The halo is that radius rounded up
  * to the stride, plus one stride of margin.
  */
-export async function measureHalo(backbone: CpuBackbone, stride: number): Promise<number> {
+export async function measureHalo(backbone: HostFeatureExtractor, stride: number): Promise<number> {
   for (let size = 16 * stride; size <= 4096; size *= 2) {
     const n = size * size, data = new Float32Array(3 * n);
     let state = 12345;

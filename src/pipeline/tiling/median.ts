@@ -1,5 +1,5 @@
 /**
- * The global median reference (reference convention 2) of a feature map that lives in a
+ * The global median reference (convention 2 in docs/conventions.md) of a feature map that lives in a
  * {@link FeatureStore}, with memory for one band of T feature rows and one channel's sorted tiles
  * at a time.
  *
@@ -10,10 +10,10 @@
  * the store, before any tile is scaled.
  * @module
  */
-import { tileCounts } from "../fca/median_reference.ts";
-import { select } from "../fca/fast/prep.ts";
-import type { ChannelRange } from "./tiling_scale.ts";
-import { FeatureStore } from "./tiling_store.ts";
+import { tileCounts } from "../../fca/median_reference.ts";
+import { select } from "../../fca/fast/prep.ts";
+import type { ChannelRange } from "./scale.ts";
+import { FeatureStore } from "./store.ts";
 
 /** Values read per band chunk (16 MiB of float32). */
 const CHUNK_VALUES = 4 * 2 ** 20;

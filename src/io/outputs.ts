@@ -3,11 +3,11 @@
  * @module
  */
 import type { ScalarMap } from "../fca/types.ts";
-import type { RgbImage } from "../io/types.ts";
-import { encodePng } from "../io/encode.ts";
-import { overlay } from "../io/colormap.ts";
-import { encodeNpy } from "../io/npy.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
+import type { RgbImage } from "./types.ts";
+import { encodePng } from "./encode.ts";
+import { overlay } from "./colormap.ts";
+import { encodeNpy } from "./npy.ts";
+import { writeFileAtomic } from "../base/atomic.ts";
 
 /** Paths of the three outputs of an input image. */
 export interface OutputPaths {

@@ -9,8 +9,8 @@
  * global median reference passed in, the tiled map therefore equals the untiled one bit for bit.
  * @module
  */
-import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
-import { planAxis } from "./tiling_plan.ts";
+import type { FcaParams, FeatureMap, ScalarMap } from "../../fca/types.ts";
+import { planAxis } from "./plan.ts";
 
 /** Anything that computes an FCA map of (scaled) features with a given reference, like `CpuFca`. */
 export interface FcaEngine {

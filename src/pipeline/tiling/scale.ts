@@ -4,7 +4,7 @@
  * (max − min + 1e-8)`), so a scaled tile equals the same crop of the scaled whole map bit for bit.
  * @module
  */
-import type { FeatureMap } from "../fca/types.ts";
+import type { FeatureMap } from "../../fca/types.ts";
 
 /** Running per-channel minimum and maximum of a feature map seen block by block. */
 export class ChannelRange {

@@ -5,7 +5,7 @@
  * full width), and a block goes in with one write per row.
  * @module
  */
-import type { FeatureMap } from "../fca/types.ts";
+import type { FeatureMap } from "../../fca/types.ts";
 
 /** A C×H×W float32 feature map in a temporary file (HWC layout), read and written in blocks. */
 export class FeatureStore {

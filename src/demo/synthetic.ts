@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { RgbImage } from "./types.ts";
-import { mulberry32 as rng } from "../fca/stats/rng.ts";
+import type { RgbImage } from "../io/types.ts";
+import { mulberry32 as rng } from "../base/rng.ts";
 
 /** The kinds of synthetic defect. */
 export type DefectKind = "hole" | "stain" | "thread";
