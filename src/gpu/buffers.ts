@@ -4,9 +4,11 @@
  * @module
  */
 
-/** Storage buffer usable as a copy source and destination. */
-export const STORAGE_USAGE: number = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC |
-  GPUBufferUsage.COPY_DST;
+/**
+ * Storage buffer usable as a copy source and destination (STORAGE | COPY_SRC | COPY_DST, spelled
+ * as numbers so that importing this module needs no WebGPU).
+ */
+export const STORAGE_USAGE: number = 0x80 | 0x04 | 0x08;
 
 /** Largest workgroup count allowed in one dispatch dimension by default limits. */
 const MAX_GROUPS_PER_DIM = 65535;

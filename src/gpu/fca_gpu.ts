@@ -9,12 +9,29 @@
  * {@link GpuFca.dispose}, so a stream of images does not leak.
  * @module
  */
+import { SerialQueue } from "../base/serial_queue.ts";
+import { randomInt, seededUniform } from "../base/rng.ts";
 import { tileCounts } from "../fca/median_reference.ts";
 import { BLUR_SIZE, gaussian1d, patchWeights, validateParams } from "../fca/params.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
 import { bilinearTaps } from "../fca/upsample.ts";
-import { createBuffer, grid2d, readBack } from "./buffers.ts";
+import { createBuffer, readBack } from "./buffers.ts";
+import {
+  type BindingResource,
+  type Bindings,
+  type CompiledKernel,
+  compileKernels,
+  createBindGroup,
+  type Dispatch,
+  dispatchOf,
+  type Extent,
+  KERNEL_NAMES,
+  type KernelName,
+  MAX_BINS,
+  windowsPerGroup,
+} from "./kernels.ts";
 import { loadKernel } from "./kernel_source.ts";
+import { reflectStruct, type StructLayout, writeStruct } from "./wgsl_reflect.ts";
 
 /** Features on the GPU: the raw backbone output, f32 CHW (batch 1). */
 export interface GpuFcaInput {
@@ -61,6 +78,39 @@ export interface GpuFcaOutput {
   overlayRgb?: Uint8Array;
 }
 
+/** Patch statistics {@link GpuFca.run} computes on the device (paper Sec. 3.2). */
+export type GpuStatsKind = "fca" | "sww" | "hist" | "moments";
+/** Reference selections on the device (paper Sec. 3.3); hist and moments take only `median`. */
+export type GpuReferenceKind = "median" | "random";
+
+/**
+ * One point of the design space on the GPU. `fca` + `median` is the paper's default; `random`
+ * is one complete T×T tile chosen by `seed` as src/fca/references.ts `randomReference` chooses
+ * it. hist and moments compare with the spatial mean statistics and take `median` only.
+ */
+export interface GpuDesign {
+  stats: GpuStatsKind;
+  reference: GpuReferenceKind;
+  /** Seed of the random reference (ignored for `median`). */
+  seed: number;
+}
+
+/** The paper's default design (what {@link GpuFca.run} does without one). */
+export const DEFAULT_GPU_DESIGN: Readonly<GpuDesign> = Object.freeze({
+  stats: "fca",
+  reference: "median",
+  seed: 0,
+});
+/** Statistics the GPU runs. */
+export const GPU_STATS_KINDS: readonly GpuStatsKind[] = ["fca", "sww", "hist", "moments"];
+/** References the GPU runs. */
+export const GPU_REFERENCE_KINDS: readonly GpuReferenceKind[] = ["median", "random"];
+
+/** Bins of the histogram statistic (the reference code's default). */
+export const GPU_HIST_BINS = 10;
+/** σ of the T-tap Gaussian that forms local histograms and moments (reference default). */
+export const GPU_STATS_SIGMA = 6;
+
 /** Options of {@link GpuFca.create}. */
 export interface GpuFcaOptions {
   /**
@@ -68,12 +118,20 @@ export interface GpuFcaOptions {
    * `timestamp-query`) and expose the GPU time per stage in {@link GpuFca.lastTimings}.
    */
   profile?: boolean;
+  /**
+   * Kernels compiled by `create` (so that their errors surface there); default: those of the
+   * paper's default design. The others compile on first use (once per device).
+   */
+  kernels?: readonly KernelName[];
 }
 
 /** Largest patch side the rank-matching kernel handles (T·T values per 256-invocation group). */
 export const MAX_GPU_PATCH = 15;
 
-const KERNELS = [
+export { windowsPerGroup };
+
+/** Kernels of the paper's default run (scaling, median, FCA, upsampling, colormap, overlay). */
+const DEFAULT_KERNELS = [
   "minmax_scale",
   "median_reference_rank",
   "median_reference_select",
@@ -83,17 +141,7 @@ const KERNELS = [
   "map_stats",
   "colormap",
   "overlay",
-] as const;
-type Kernel = typeof KERNELS[number];
-
-/** Bytes of the `Dims` uniform shared by all FCA kernels (16 × 32-bit fields). */
-const DIMS_BYTES = 64;
-/** Byte offset of the overlay's `alpha` in `Dims` (field 14). */
-const DIMS_ALPHA = 56;
-/** Values reduced per map_stats workgroup (kernels/map_stats.wgsl CHUNK). */
-const STATS_CHUNK = 4096;
-/** Invocations per rank_matching workgroup (kernels/rank_matching.wgsl WG). */
-const RANK_GROUP = 256;
+] as const satisfies readonly KernelName[];
 
 /** Problem size that determines every buffer. */
 interface PlanKey {
@@ -105,16 +153,29 @@ interface PlanKey {
   outWidth: number;
 }
 
-/** Buffers (and the bind groups that do not depend on the caller's input) for one size. */
+/** Buffers created on first use, by name (see {@link GpuFca.#extra}). */
+type Extra =
+  | "sorted"
+  | "reference"
+  | "weights"
+  | "contrib"
+  | "tile"
+  | "statsDims"
+  | "statsTaps"
+  | "bins"
+  | "binTop"
+  | "rep"
+  | "means"
+  | "upload";
+
+/** Buffers (and bind groups) for one problem size. */
 interface Plan extends PlanKey {
+  /** Complete T×T tiles along each axis (0 when none fits: no median reference then). */
   tilesY: number;
   tilesX: number;
   dims: GPUBuffer;
   scaled: GPUBuffer;
-  sorted: GPUBuffer;
-  reference: GPUBuffer;
-  weights: GPUBuffer;
-  contrib: GPUBuffer;
+  /** The map at feature resolution (FCA or the chosen statistic). */
   featureMap: GPUBuffer;
   taps: GPUBuffer;
   map: GPUBuffer;
@@ -123,51 +184,100 @@ interface Plan extends PlanKey {
   rgba: GPUBuffer;
   /** Packed RGB8 overlay, `ceil(3 * count / 4)` words. */
   overlay: GPUBuffer;
-  /** CPU features for the test-facing methods; created on first use. */
-  upload: GPUBuffer | null;
   mapRead: GPUBuffer;
   rgbaRead: GPUBuffer;
   overlayRead: GPUBuffer;
   statsRead: GPUBuffer;
   featureMapRead: GPUBuffer;
-  fixedGroups: Partial<Record<Kernel, GPUBindGroup>>;
-  /** Bind groups that read the features, for the features buffer they were built for. */
-  inputGroups: { source: GPUBuffer | null; groups: Partial<Record<Kernel, GPUBindGroup>> };
-  /** The overlay's bind group, for the image buffer it was built for. */
-  overlayGroup: { source: GPUBuffer | null; group: GPUBindGroup | null };
+  extra: Map<Extra, GPUBuffer>;
+  /** Each kernel's bind group with the resources it was built for (rebuilt when they change). */
+  groups: Map<KernelName, { resources: Record<string, BindingResource>; group: GPUBindGroup }>;
 }
 
 /** Which stages one submission records, and where the features come from. */
 interface Work {
-  features: GPUBuffer;
+  /** The features as given (null when no stage reads them). */
+  features: GPUBuffer | null;
+  /** Min-max scale the features first (the later stages read the scaled copy). */
   scale: boolean;
-  median: boolean;
-  fca: boolean;
+  /** Reference to compute; "given" = the caller wrote the plan's reference buffer. */
+  reference: GpuReferenceKind | "given" | null;
+  /** Seed of the random reference. */
+  seed: number;
+  /** Statistic at feature resolution into featureMap (null: none). */
+  stats: GpuStatsKind | null;
   upsample: boolean;
   colormap: boolean;
   /** The image to blend the heatmap over (needs `colormap`). */
-  overlay: GPUBuffer;
+  overlay: GPUBuffer | null;
 }
 
-/** The WebGPU FCA stages on one device. */
+const NOTHING: Work = {
+  features: null,
+  scale: false,
+  reference: null,
+  seed: 0,
+  stats: null,
+  upsample: false,
+  colormap: false,
+  overlay: null,
+};
+
+/** Uniforms written per submission. */
+interface Uniforms {
+  params: FcaParams;
+  range?: { lo: number; hi: number };
+  alpha?: number;
+}
+
+type Step = [KernelName, GPUBindGroup, Dispatch];
+
+/** The uniform structs the host writes, as the WGSL lays them out. */
+interface Layouts {
+  /** `Dims` of every FCA kernel (kernels/lib/fca_dims.wgsl). */
+  dims: StructLayout;
+  /** `StatsDims` of the stats_* kernels (kernels/lib/stats_dims.wgsl). */
+  statsDims: StructLayout;
+  /** `TileOrigin` of kernels/reference_tile.wgsl. */
+  tile: StructLayout;
+}
+
+/** The uniform layouts, reflected from the WGSL sources. */
+async function reflectLayouts(): Promise<Layouts> {
+  const [dims, statsDims, tile] = await Promise.all(
+    ["lib/fca_dims", "lib/stats_dims", "reference_tile"].map(loadKernel),
+  );
+  return {
+    dims: reflectStruct(dims, "Dims"),
+    statsDims: reflectStruct(statsDims, "StatsDims"),
+    tile: reflectStruct(tile, "TileOrigin"),
+  };
+}
+
+/** The WebGPU FCA stages (and the design space's statistics) on one device. */
 export class GpuFca {
   /** GPU milliseconds per stage of the last submission (profile mode with timestamp-query). */
   lastTimings: Record<string, number> = {};
   #plan: Plan | null = null;
-  /** Tail of the chain that runs calls one at a time (they share the plan's buffers). */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Calls share the plan's buffers, so they run one at a time. */
+  #queue = new SerialQueue();
+  #kernels: Partial<Record<KernelName, CompiledKernel>>;
+  /** Uniform layouts reflected from the WGSL. */
+  #layouts: Layouts;
   #querySet: GPUQuerySet | null = null;
   #queryResolve: GPUBuffer | null = null;
   #queryRead: GPUBuffer | null = null;
 
   private constructor(
     readonly device: GPUDevice,
-    private readonly pipelines: Record<Kernel, GPUComputePipeline>,
-    private readonly layouts: Record<Kernel, GPUBindGroupLayout>,
+    kernels: Partial<Record<KernelName, CompiledKernel>>,
+    layouts: Layouts,
     profile: boolean,
   ) {
+    this.#kernels = kernels;
+    this.#layouts = layouts;
     if (profile && device.features.has("timestamp-query")) {
-      const count = 2 * KERNELS.length;
+      const count = 2 * KERNEL_NAMES.length;
       this.#querySet = device.createQuerySet({ label: "fca timestamps", type: "timestamp", count });
       this.#queryResolve = createBuffer(
         device,
@@ -184,40 +294,106 @@ export class GpuFca {
     }
   }
 
-  /** Compile every FCA pipeline for `device` (once; reuse the instance for all images). */
+  /** Compile the FCA pipelines for `device` (once; reuse the instance for all images). */
   static async create(device: GPUDevice, options: GpuFcaOptions = {}): Promise<GpuFca> {
-    const pipelines = {} as Record<Kernel, GPUComputePipeline>;
-    const layouts = {} as Record<Kernel, GPUBindGroupLayout>;
-    device.pushErrorScope("validation");
-    const compiled = Promise.all(KERNELS.map(async (name) => {
-      const module = device.createShaderModule({ label: name, code: await loadKernel(name) });
-      const bad = (await module.getCompilationInfo()).messages.find((m) => m.type === "error");
-      if (bad) {
-        const line = bad.message.trim().split("\n")[0];
-        throw new Error(`src/gpu/fca_gpu.ts: kernels/${name}.wgsl does not compile: ${line}`);
-      }
-      pipelines[name] = await device.createComputePipelineAsync({
-        label: name,
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
-      layouts[name] = pipelines[name].getBindGroupLayout(0);
-    }));
-    const failure = await compiled.then(() => null, (e: Error) => e);
-    const error = await device.popErrorScope(); // popped even when compilation failed
-    if (failure) throw failure;
-    if (error) {
-      throw new Error(`src/gpu/fca_gpu.ts: WGSL pipeline creation failed: ${error.message}`);
-    }
-    return new GpuFca(device, pipelines, layouts, options.profile ?? false);
+    const [kernels, layouts] = await Promise.all([
+      compileKernels(device, options.kernels ?? DEFAULT_KERNELS),
+      reflectLayouts(),
+    ]);
+    return new GpuFca(device, kernels, layouts, options.profile ?? false);
+  }
+
+  /**
+   * The whole detection stage for one image, in one submission with one readback at the end:
+   * scaling (unless `input.prescaled`), the reference of `design` (median or random tile), its
+   * statistic at feature resolution (fca, sww, hist or moments), upsampling to `out`'s size,
+   * score, colormap and overlay. Without `design`, the paper's default (fca + median). Results
+   * equal src/fca/stats/mod.ts `anomalyMapCpu` of the scaled features, then `resizeBilinear`.
+   * Throws if the features hold NaN or Inf (when scaling) or the design is not one the GPU runs.
+   */
+  run(
+    input: GpuFcaInput,
+    params: FcaParams,
+    out: GpuFcaOutputSpec,
+    design: GpuDesign = DEFAULT_GPU_DESIGN,
+  ): Promise<GpuFcaOutput> {
+    return this.#queue.run(() => this.#runNow(input, params, out, design));
+  }
+
+  /** Min-max scaled copy of `features` (scaling kernel only); throws on NaN or Inf. */
+  scale(features: FeatureMap): Promise<Float32Array> {
+    return this.#queue.run(() => this.#scaleNow(features));
+  }
+
+  /** Median reference `[C, T*T]` of `features` as given (no scaling). */
+  medianReference(features: FeatureMap, patch: number): Promise<Float32Array> {
+    return this.#queue.run(() => this.#referenceNow(features, patch, "median", 0));
+  }
+
+  /** Random reference `[C, T*T]` of `features` as given: randomReference's tile for `seed`. */
+  randomReference(features: FeatureMap, patch: number, seed: number): Promise<Float32Array> {
+    return this.#queue.run(() => this.#referenceNow(features, patch, "random", seed));
+  }
+
+  /**
+   * The FCA map at feature resolution. By default the features are used as given (like the
+   * golden vectors, which are already scaled); `scale: true` runs the scaling kernel first;
+   * `reference` replaces the GPU median reference.
+   */
+  fcaMap(
+    features: FeatureMap,
+    params: FcaParams,
+    options: { scale?: boolean; reference?: Float32Array } = {},
+  ): Promise<ScalarMap> {
+    return this.designMap(features, params, DEFAULT_GPU_DESIGN, options);
+  }
+
+  /**
+   * The map of `design` at feature resolution of host `features` (used as given unless
+   * `scale`); `reference` ([C, T*T]) replaces the design's reference for fca and sww.
+   */
+  designMap(
+    features: FeatureMap,
+    params: FcaParams,
+    design: GpuDesign,
+    options: { scale?: boolean; reference?: Float32Array } = {},
+  ): Promise<ScalarMap> {
+    return this.#queue.run(() => this.#designMapNow(features, params, design, options));
+  }
+
+  /** Bilinear upsampling kernel alone (skimage order 1, mirrored borders). */
+  upsample(map: ScalarMap, outHeight: number, outWidth: number): Promise<ScalarMap> {
+    return this.#queue.run(() => this.#upsampleNow(map, outHeight, outWidth));
+  }
+
+  /**
+   * Colormap kernel (with the min/max reduction) alone: RGBA8 of `map` through `lut`, between
+   * `range` or the map's own minimum and maximum, which are returned.
+   */
+  colormap(
+    map: ScalarMap,
+    lut: Uint8Array,
+    range?: { lo: number; hi: number },
+  ): Promise<{ rgba: Uint8Array; lo: number; hi: number }> {
+    return this.#queue.run(() => this.#colormapNow(map, lut, range));
+  }
+
+  /** Destroy every buffer this instance created (the device itself is the caller's). */
+  dispose(): void {
+    this.#destroyPlan();
+    this.#querySet?.destroy();
+    this.#queryResolve?.destroy();
+    this.#queryRead?.destroy();
+    this.#querySet = this.#queryResolve = this.#queryRead = null;
   }
 
   async #runNow(
     input: GpuFcaInput,
     params: FcaParams,
     out: GpuFcaOutputSpec,
+    design: GpuDesign,
   ): Promise<GpuFcaOutput> {
-    checkParams(params);
+    checkDesign(design, params);
     const { channels, height, width } = input;
     if (input.features.size < channels * height * width * 4) {
       throw new Error(
@@ -236,18 +412,14 @@ export class GpuFca {
       outHeight: out.height,
       outWidth: out.width,
     });
-    this.#writeParams(plan, params, out.range);
-    this.device.queue.writeBuffer(plan.lut, 0, new Uint8Array(out.colormapLut));
     const count = out.height * out.width;
-    if (out.overlay) {
-      if (out.overlay.image.size < 3 * count * 4) {
-        throw new Error(
-          `src/gpu/fca_gpu.ts: overlay image holds ${out.overlay.image.size} bytes, fewer than ` +
-            `3x${out.height}x${out.width} f32 values`,
-        );
-      }
-      this.device.queue.writeBuffer(plan.dims, DIMS_ALPHA, new Float32Array([out.overlay.alpha]));
+    if (out.overlay && out.overlay.image.size < 3 * count * 4) {
+      throw new Error(
+        `src/gpu/fca_gpu.ts: overlay image holds ${out.overlay.image.size} bytes, fewer than ` +
+          `3x${out.height}x${out.width} f32 values`,
+      );
     }
+    this.device.queue.writeBuffer(plan.lut, 0, new Uint8Array(out.colormapLut));
     const reads: [GPUBuffer, GPUBuffer, number][] = [
       [plan.map, plan.mapRead, count * 4],
       [plan.rgba, plan.rgbaRead, count * 4],
@@ -257,15 +429,21 @@ export class GpuFca {
     if (out.keepFeatureMap) reads.push([plan.featureMap, plan.featureMapRead, height * width * 4]);
     const overlayAt = out.overlay ? reads.length : -1;
     if (out.overlay) reads.push([plan.overlay, plan.overlayRead, 3 * count]);
-    const data = await this.#execute(plan, {
-      features: input.features,
-      scale: !input.prescaled,
-      median: true,
-      fca: true,
-      upsample: true,
-      colormap: true,
-      ...(out.overlay ? { overlay: out.overlay.image } : {}),
-    }, reads);
+    const data = await this.#execute(
+      plan,
+      {
+        features: input.features,
+        scale: !input.prescaled,
+        reference: design.stats === "fca" || design.stats === "sww" ? design.reference : null,
+        seed: design.seed,
+        stats: design.stats,
+        upsample: true,
+        colormap: true,
+        overlay: out.overlay?.image ?? null,
+      },
+      { params, range: out.range, alpha: out.overlay?.alpha },
+      reads,
+    );
     const [map, rgba, stats] = data;
     const words = new Uint32Array(stats);
     checkFinite(words);
@@ -283,52 +461,64 @@ export class GpuFca {
 
   async #scaleNow(features: FeatureMap): Promise<Float32Array> {
     const plan = this.#planForFeatures(features, 1);
-    this.#writeParams(plan, { patch: 1, sigmaP: 1, sigmaS: 0 });
     const n = features.channels * features.height * features.width;
     const [scaled, stats] = await this.#execute(
       plan,
-      { ...this.#upload(plan, features), scale: true },
+      { ...NOTHING, features: this.#upload(plan, features), scale: true },
+      { params: { patch: 1, sigmaP: 1, sigmaS: 0 } },
       [[plan.scaled, null, n * 4], [plan.stats, plan.statsRead, 16]],
     );
     checkFinite(new Uint32Array(stats));
     return new Float32Array(scaled);
   }
 
-  async #medianReferenceNow(features: FeatureMap, patch: number): Promise<Float32Array> {
-    checkParams({ patch, sigmaP: 1, sigmaS: 0 });
+  async #referenceNow(
+    features: FeatureMap,
+    patch: number,
+    reference: GpuReferenceKind,
+    seed: number,
+  ): Promise<Float32Array> {
+    const params = { patch, sigmaP: 1, sigmaS: 0 };
+    checkParams(params);
     const plan = this.#planForFeatures(features, patch);
-    this.#writeParams(plan, { patch, sigmaP: 1, sigmaS: 0 });
     const [ref] = await this.#execute(
       plan,
-      { ...this.#upload(plan, features), median: true },
-      [[plan.reference, null, features.channels * patch * patch * 4]],
+      { ...NOTHING, features: this.#upload(plan, features), reference, seed },
+      { params },
+      [[this.#extra(plan, "reference"), null, features.channels * patch * patch * 4]],
     );
     return new Float32Array(ref);
   }
 
-  async #fcaMapNow(
+  async #designMapNow(
     features: FeatureMap,
     params: FcaParams,
-    options: { scale?: boolean; reference?: Float32Array } = {},
+    design: GpuDesign,
+    options: { scale?: boolean; reference?: Float32Array },
   ): Promise<ScalarMap> {
-    checkParams(params);
+    checkDesign(design, params);
     const plan = this.#planForFeatures(features, params.patch);
-    this.#writeParams(plan, params);
-    if (options.reference) {
-      if (options.reference.length !== features.channels * params.patch * params.patch) {
+    const ranked = design.stats === "fca" || design.stats === "sww";
+    const given = ranked && options.reference !== undefined;
+    if (given) {
+      const ref = options.reference!;
+      if (ref.length !== features.channels * params.patch * params.patch) {
         throw new Error(`src/gpu/fca_gpu.ts: reference must hold C*T*T values`);
       }
-      this.device.queue.writeBuffer(plan.reference, 0, new Float32Array(options.reference));
+      this.device.queue.writeBuffer(this.#extra(plan, "reference"), 0, new Float32Array(ref));
     }
     const n = features.height * features.width;
     const [map, stats] = await this.#execute(
       plan,
       {
-        ...this.#upload(plan, features),
+        ...NOTHING,
+        features: this.#upload(plan, features),
         scale: options.scale ?? false,
-        median: !options.reference,
-        fca: true,
+        reference: given ? "given" : ranked ? design.reference : null,
+        seed: design.seed,
+        stats: design.stats,
       },
+      { params },
       [[plan.featureMap, plan.featureMapRead, n * 4], [plan.stats, plan.statsRead, 16]],
     );
     checkFinite(new Uint32Array(stats));
@@ -344,18 +534,11 @@ export class GpuFca {
       outHeight,
       outWidth,
     });
-    this.#writeParams(plan, { patch: 1, sigmaP: 1, sigmaS: 0 });
     this.device.queue.writeBuffer(plan.featureMap, 0, new Float32Array(map.data));
     const [out] = await this.#execute(
       plan,
-      {
-        features: plan.scaled, // unused: no stage reads the features
-        scale: false,
-        median: false,
-        fca: false,
-        upsample: true,
-        colormap: false,
-      },
+      { ...NOTHING, upsample: true },
+      { params: { patch: 1, sigmaP: 1, sigmaS: 0 } },
       [[plan.map, plan.mapRead, outHeight * outWidth * 4]],
     );
     return { height: outHeight, width: outWidth, data: new Float32Array(out) };
@@ -374,147 +557,135 @@ export class GpuFca {
       outHeight: map.height,
       outWidth: map.width,
     });
-    this.#writeParams(plan, { patch: 1, sigmaP: 1, sigmaS: 0 }, range);
     this.device.queue.writeBuffer(plan.map, 0, new Float32Array(map.data));
     this.device.queue.writeBuffer(plan.lut, 0, new Uint8Array(lut));
     const n = map.height * map.width;
     const [rgba, stats] = await this.#execute(
       plan,
-      {
-        features: plan.scaled, // unused: no stage reads the features
-        scale: false,
-        median: false,
-        fca: false,
-        upsample: false,
-        colormap: true,
-      },
+      { ...NOTHING, colormap: true },
+      { params: { patch: 1, sigmaP: 1, sigmaS: 0 }, range },
       [[plan.rgba, plan.rgbaRead, n * 4], [plan.stats, plan.statsRead, 16]],
     );
     const [lo, hi] = range ? [range.lo, range.hi] : decodeRange(new Uint32Array(stats));
     return { rgba: new Uint8Array(rgba), lo, hi };
   }
 
-  /**
-   * The whole FCA stage for one image: scaling (unless `input.prescaled`), median reference,
-   * rank matching, overlap-add, upsampling to `out`'s size, score and colormap, in one
-   * submission; only the final results are read back. Throws if the features hold NaN or Inf.
-   */
-  run(input: GpuFcaInput, params: FcaParams, out: GpuFcaOutputSpec): Promise<GpuFcaOutput> {
-    return this.#serial(() => this.#runNow(input, params, out));
-  }
-
-  /** Min-max scaled copy of `features` (scaling kernel only); throws on NaN or Inf. */
-  scale(features: FeatureMap): Promise<Float32Array> {
-    return this.#serial(() => this.#scaleNow(features));
-  }
-
-  /** Median reference `[C, T*T]` of `features` as given (no scaling). */
-  medianReference(features: FeatureMap, patch: number): Promise<Float32Array> {
-    return this.#serial(() => this.#medianReferenceNow(features, patch));
-  }
-
-  /**
-   * The FCA map at feature resolution. By default the features are used as given (like the
-   * golden vectors, which are already scaled); `scale: true` runs the scaling kernel first;
-   * `reference` replaces the GPU median reference.
-   */
-  fcaMap(
-    features: FeatureMap,
-    params: FcaParams,
-    options: { scale?: boolean; reference?: Float32Array } = {},
-  ): Promise<ScalarMap> {
-    return this.#serial(() => this.#fcaMapNow(features, params, options));
-  }
-
-  /** Bilinear upsampling kernel alone (skimage order 1, mirrored borders). */
-  upsample(map: ScalarMap, outHeight: number, outWidth: number): Promise<ScalarMap> {
-    return this.#serial(() => this.#upsampleNow(map, outHeight, outWidth));
+  /** The kernels `work` records, compiled (on first use for the ones `create` did not). */
+  async #kernelsFor(work: Work): Promise<void> {
+    const names: KernelName[] = [];
+    if (work.scale) names.push("minmax_scale");
+    if (work.reference === "median") names.push("median_reference_rank", "median_reference_select");
+    if (work.reference === "random") names.push("reference_tile");
+    if (work.stats === "fca") names.push("rank_matching", "overlap_add");
+    if (work.stats === "sww") names.push("rank_matching", "stats_sww_sum");
+    if (work.stats === "hist") names.push("stats_hist_bins", "stats_hist_mean", "stats_hist_emd");
+    if (work.stats === "moments") names.push("stats_moments_mean", "stats_moments_map");
+    if (work.upsample) names.push("upsample");
+    if (work.upsample || work.colormap) names.push("map_stats");
+    if (work.colormap) names.push("colormap");
+    if (work.overlay) names.push("overlay");
+    const missing = names.filter((n) => this.#kernels[n] === undefined);
+    if (missing.length > 0) {
+      Object.assign(this.#kernels, await compileKernels(this.device, missing));
+    }
   }
 
   /**
-   * Colormap kernel (with the min/max reduction) alone: RGBA8 of `map` through `lut`, between
-   * `range` or the map's own minimum and maximum, which are returned.
+   * Record `work`, submit once, and read back `reads` ([src, staging?, bytes]) after that one
+   * submission: nothing is read back before the final results.
    */
-  colormap(
-    map: ScalarMap,
-    lut: Uint8Array,
-    range?: { lo: number; hi: number },
-  ): Promise<{ rgba: Uint8Array; lo: number; hi: number }> {
-    return this.#serial(() => this.#colormapNow(map, lut, range));
-  }
-
-  /** Destroy every buffer this instance created (the device itself is the caller's). */
-  dispose(): void {
-    this.#destroyPlan();
-    this.#querySet?.destroy();
-    this.#queryResolve?.destroy();
-    this.#queryRead?.destroy();
-    this.#querySet = this.#queryResolve = this.#queryRead = null;
-  }
-
-  /** Run `task` after every earlier call has settled. */
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(task, task);
-    this.#tail = result.catch(() => {});
-    return result;
-  }
-
-  /** Record the requested stages, submit once, and read back `reads` ([src, staging?, bytes]). */
   async #execute(
     plan: Plan,
-    work: Partial<Work> & { features: GPUBuffer },
+    work: Work,
+    uniforms: Uniforms,
     reads: [GPUBuffer, GPUBuffer | null, number][],
   ): Promise<ArrayBuffer[]> {
+    const { channels: C, height: H, width: W, patch: T } = plan;
+    if (work.reference === "median" || work.reference === "random") tileCounts(H, W, T);
+    await this.#kernelsFor(work);
+    this.#writeUniforms(plan, work, uniforms);
     const device = this.device;
     const encoder = device.createCommandEncoder({ label: "fca" });
     encoder.clearBuffer(plan.stats);
-    const readsInput = work.scale || work.median || work.fca;
-    const groups = readsInput ? this.#inputGroups(plan, work.features) : {};
-    const fixed = plan.fixedGroups;
-    const fcaGroups = work.scale ? fixed : groups;
-    const area = plan.patch * plan.patch;
-    const tiles = plan.tilesY * plan.tilesX;
-    const pixels = plan.height * plan.width;
-    const count = plan.outHeight * plan.outWidth;
-    const wpg = windowsPerGroup(plan.patch);
-    const steps: [Kernel, GPUBindGroup, [number, number, number]][] = [];
-    if (work.scale) steps.push(["minmax_scale", groups.minmax_scale!, [plan.channels, 1, 1]]);
-    if (work.median) {
-      steps.push([
-        "median_reference_rank",
-        fcaGroups.median_reference_rank!,
-        [Math.ceil((tiles * area) / 64), plan.channels, 1],
-      ]);
-      steps.push([
-        "median_reference_select",
-        fixed.median_reference_select!,
-        [Math.ceil(tiles / 64), area, plan.channels],
-      ]);
+    const extent: Extent = {
+      channels: C,
+      height: H,
+      width: W,
+      area: T * T,
+      tiles: plan.tilesY * plan.tilesX,
+      windowsPerGroup: windowsPerGroup(T),
+      count: plan.outHeight * plan.outWidth,
+    };
+    const steps: Step[] = [];
+    const step = <K extends KernelName>(kernel: K, resources: Bindings<K>) => {
+      steps.push([kernel, this.#group(plan, kernel, resources), dispatchOf(kernel, extent)]);
+    };
+    const dims = plan.dims;
+    const input = work.features ?? plan.scaled; // plan.scaled when no stage reads the input
+    const features = work.scale ? plan.scaled : input;
+    if (work.scale) {
+      step("minmax_scale", { dims, features: input, scaled: plan.scaled, stats: plan.stats });
     }
-    if (work.fca) {
-      steps.push([
-        "rank_matching",
-        fcaGroups.rank_matching!,
-        [...grid2d(Math.ceil(pixels / wpg)), 1],
-      ]);
-      steps.push(["overlap_add", fixed.overlap_add!, [...grid2d(Math.ceil(pixels / 64)), 1]]);
+    if (work.reference === "median") {
+      const sorted = this.#extra(plan, "sorted");
+      step("median_reference_rank", { dims, features, sorted });
+      step("median_reference_select", { dims, sorted, reference: this.#extra(plan, "reference") });
+    } else if (work.reference === "random") {
+      step("reference_tile", {
+        dims,
+        tile: this.#extra(plan, "tile"),
+        features,
+        reference: this.#extra(plan, "reference"),
+      });
+    }
+    if (work.stats === "fca" || work.stats === "sww") {
+      const contrib = this.#extra(plan, "contrib");
+      step("rank_matching", {
+        dims,
+        features,
+        reference: this.#extra(plan, "reference"),
+        weights: this.#extra(plan, "weights"),
+        contrib,
+      });
+      if (work.stats === "fca") step("overlap_add", { dims, contrib, map: plan.featureMap });
+      else {
+        step("stats_sww_sum", {
+          dims: this.#extra(plan, "statsDims"),
+          contrib,
+          out: plan.featureMap,
+        });
+      }
+    } else if (work.stats === "hist") {
+      const sd = this.#extra(plan, "statsDims"), taps = this.#extra(plan, "statsTaps");
+      const bins = this.#extra(plan, "bins"), binTop = this.#extra(plan, "binTop");
+      const rep = this.#extra(plan, "rep");
+      encoder.clearBuffer(binTop);
+      step("stats_hist_bins", { dims: sd, features, bins, binTop });
+      step("stats_hist_mean", { dims: sd, bins, taps, rep });
+      step("stats_hist_emd", { dims: sd, bins, taps, rep, binTop, out: plan.featureMap });
+    } else if (work.stats === "moments") {
+      const sd = this.#extra(plan, "statsDims"), taps = this.#extra(plan, "statsTaps");
+      const means = this.#extra(plan, "means");
+      step("stats_moments_mean", { dims: sd, features, taps, means });
+      step("stats_moments_map", { dims: sd, features, taps, means, out: plan.featureMap });
     }
     if (work.upsample) {
-      steps.push(["upsample", fixed.upsample!, [...grid2d(Math.ceil(count / 64)), 1]]);
+      step("upsample", { dims, src: plan.featureMap, taps: plan.taps, dst: plan.map });
     }
     if (work.colormap || work.upsample) {
-      steps.push(["map_stats", fixed.map_stats!, [...grid2d(Math.ceil(count / STATS_CHUNK)), 1]]);
+      step("map_stats", { dims, map: plan.map, stats: plan.stats });
     }
     if (work.colormap) {
-      steps.push(["colormap", fixed.colormap!, [...grid2d(Math.ceil(count / 64)), 1]]);
+      step("colormap", {
+        dims,
+        map: plan.map,
+        lut: plan.lut,
+        stats: plan.stats,
+        rgba: plan.rgba,
+      });
     }
     if (work.overlay) {
-      const words = Math.ceil((3 * count) / 4);
-      steps.push([
-        "overlay",
-        this.#overlayGroup(plan, work.overlay),
-        [...grid2d(Math.ceil(words / 64)), 1],
-      ]);
+      step("overlay", { dims, rgba: plan.rgba, image: work.overlay, rgb: plan.overlay });
     }
     const profiling = this.#querySet !== null;
     let pass: GPUComputePassEncoder | null = null;
@@ -530,7 +701,7 @@ export class GpuFca {
           : undefined;
         pass = encoder.beginComputePass({ label: name, timestampWrites });
       }
-      pass.setPipeline(this.pipelines[name]);
+      pass.setPipeline(this.#kernels[name]!.pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(x, y, z);
       if (profiling) {
@@ -573,32 +744,40 @@ export class GpuFca {
     }
   }
 
-  /** Write the `Dims` uniform and the σp/σs weights for `params`. */
-  #writeParams(plan: Plan, params: FcaParams, range?: { lo: number; hi: number }): void {
-    const dims = new ArrayBuffer(DIMS_BYTES);
-    const u = new Uint32Array(dims), f = new Float32Array(dims);
-    u.set([
-      plan.channels,
-      plan.height,
-      plan.width,
-      plan.patch,
-      plan.tilesX,
-      plan.tilesY,
-      plan.outHeight,
-      plan.outWidth,
-      windowsPerGroup(plan.patch),
-      params.sigmaS > 0 ? 1 : 0,
-      range ? 1 : 0,
-      plan.outHeight * plan.outWidth,
-    ]);
-    f[12] = range?.lo ?? 0;
-    f[13] = range?.hi ?? 0;
-    this.device.queue.writeBuffer(plan.dims, 0, dims);
-    const area = params.patch * params.patch;
-    const weights = new Float32Array(area + BLUR_SIZE);
-    weights.set(patchWeights(params.patch, params.sigmaP));
-    if (params.sigmaS > 0) weights.set(gaussian1d(BLUR_SIZE, params.sigmaS), area);
-    this.device.queue.writeBuffer(plan.weights, 0, weights);
+  /** Write the `Dims` uniform, the σp/σs weights and the random tile's origin for `work`. */
+  #writeUniforms(plan: Plan, work: Work, { params, range, alpha }: Uniforms): void {
+    const queue = this.device.queue;
+    const fca = work.stats === "fca";
+    const dims = writeStruct(this.#layouts.dims, {
+      channels: plan.channels,
+      height: plan.height,
+      width: plan.width,
+      side: plan.patch,
+      tilesX: plan.tilesX,
+      tilesY: plan.tilesY,
+      outHeight: plan.outHeight,
+      outWidth: plan.outWidth,
+      windowsPerGroup: windowsPerGroup(plan.patch),
+      blur: fca && params.sigmaS > 0 ? 1 : 0, // sww: the σp weights alone
+      fixedRange: range ? 1 : 0,
+      count: plan.outHeight * plan.outWidth,
+      lo: range?.lo ?? 0,
+      hi: range?.hi ?? 0,
+      alpha: alpha ?? 0,
+    });
+    queue.writeBuffer(plan.dims, 0, dims);
+    if (work.stats === "fca" || work.stats === "sww") {
+      const area = params.patch * params.patch;
+      const weights = new Float32Array(area + BLUR_SIZE);
+      weights.set(patchWeights(params.patch, params.sigmaP));
+      if (fca && params.sigmaS > 0) weights.set(gaussian1d(BLUR_SIZE, params.sigmaS), area);
+      queue.writeBuffer(this.#extra(plan, "weights"), 0, weights);
+    }
+    if (work.reference === "random") {
+      const [y0, x0] = randomTileOrigin(plan.height, plan.width, plan.patch, work.seed);
+      const origin = writeStruct(this.#layouts.tile, { y0, x0 });
+      queue.writeBuffer(this.#extra(plan, "tile"), 0, origin);
+    }
   }
 
   /** Plan for CPU features of patch `patch` (no upsampling), with the features uploaded later. */
@@ -610,11 +789,11 @@ export class GpuFca {
     return this.#planFor({ channels, height, width, patch, outHeight: 1, outWidth: 1 });
   }
 
-  /** Copy CPU features into the plan's upload buffer; returns the work source. */
-  #upload(plan: Plan, features: FeatureMap): { features: GPUBuffer } {
-    plan.upload ??= createBuffer(this.device, "fca upload", features.data.byteLength);
-    this.device.queue.writeBuffer(plan.upload, 0, new Float32Array(features.data));
-    return { features: plan.upload };
+  /** Copy CPU features into the plan's upload buffer and return it. */
+  #upload(plan: Plan, features: FeatureMap): GPUBuffer {
+    const upload = this.#extra(plan, "upload");
+    this.device.queue.writeBuffer(upload, 0, new Float32Array(features.data));
+    return upload;
   }
 
   /** The cached plan when `key` matches it, else a new one (the old one is destroyed). */
@@ -637,36 +816,17 @@ export class GpuFca {
         throw new Error(`src/gpu/fca_gpu.ts: ${name} must be a positive integer, got ${v}`);
       }
     }
-    const [tilesY, tilesX] = tileCounts(H, W, T);
-    const area = T * T, pixels = H * W, count = OH * OW;
-    const limit = Math.min(
-      this.device.limits.maxStorageBufferBindingSize,
-      this.device.limits.maxBufferSize,
-    );
-    const largest = Math.max(C * pixels, pixels * area, count) * 4;
-    if (largest > limit) {
-      throw new Error(
-        `src/gpu/fca_gpu.ts: a ${C}x${H}x${W} feature map with patch ${T} needs a ${largest}-byte ` +
-          `GPU buffer, over this device's ${limit}-byte limit`,
-      );
-    }
+    const pixels = H * W, count = OH * OW;
+    this.#checkSize(key, Math.max(C * pixels, count) * 4);
     const d = this.device;
     const read = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+    const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
     const plan: Plan = {
       ...key,
-      tilesY,
-      tilesX,
-      dims: createBuffer(
-        d,
-        "fca dims",
-        DIMS_BYTES,
-        GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      ),
+      tilesY: Math.floor(H / T),
+      tilesX: Math.floor(W / T),
+      dims: createBuffer(d, "fca dims", this.#layouts.dims.size, uniform),
       scaled: createBuffer(d, "fca scaled", C * pixels * 4),
-      sorted: createBuffer(d, "fca sorted tiles", C * tilesY * tilesX * area * 4),
-      reference: createBuffer(d, "fca reference", C * area * 4),
-      weights: createBuffer(d, "fca weights", (area + BLUR_SIZE) * 4),
-      contrib: createBuffer(d, "fca contributions", pixels * area * 4),
       featureMap: createBuffer(d, "fca feature map", pixels * 4),
       taps: createBuffer(d, "fca taps", (OH + OW) * 16),
       map: createBuffer(d, "fca map", count * 4),
@@ -674,82 +834,98 @@ export class GpuFca {
       lut: createBuffer(d, "fca lut", 1024),
       rgba: createBuffer(d, "fca rgba", count * 4),
       overlay: createBuffer(d, "fca overlay", Math.ceil((3 * count) / 4) * 4),
-      upload: null,
       mapRead: createBuffer(d, "fca map read", count * 4, read),
       rgbaRead: createBuffer(d, "fca rgba read", count * 4, read),
       overlayRead: createBuffer(d, "fca overlay read", Math.ceil((3 * count) / 4) * 4, read),
       statsRead: createBuffer(d, "fca stats read", 16, read),
       featureMapRead: createBuffer(d, "fca feature map read", pixels * 4, read),
-      fixedGroups: {},
-      inputGroups: { source: null, groups: {} },
-      overlayGroup: { source: null, group: null },
+      extra: new Map(),
+      groups: new Map(),
     };
     d.queue.writeBuffer(plan.taps, 0, packTaps(H, OH, W, OW));
-    plan.fixedGroups = {
-      ...this.#featureGroups(plan, plan.scaled, false),
-      median_reference_select: this.#group("median_reference_select", [
-        plan.dims,
-        plan.sorted,
-        plan.reference,
-      ]),
-      overlap_add: this.#group("overlap_add", [plan.dims, plan.contrib, plan.featureMap]),
-      upsample: this.#group("upsample", [plan.dims, plan.featureMap, plan.taps, plan.map]),
-      map_stats: this.#group("map_stats", [plan.dims, plan.map, plan.stats]),
-      colormap: this.#group("colormap", [plan.dims, plan.map, plan.lut, plan.stats, plan.rgba]),
-    };
     return plan;
   }
 
-  /** Bind groups of the kernels that read `features` directly (scale source or FCA input). */
-  #featureGroups(
-    plan: Plan,
-    features: GPUBuffer,
-    withScale = true,
-  ): Partial<Record<Kernel, GPUBindGroup>> {
-    return {
-      ...(withScale
-        ? {
-          minmax_scale: this.#group("minmax_scale", [plan.dims, features, plan.scaled, plan.stats]),
-        }
-        : {}),
-      median_reference_rank: this.#group("median_reference_rank", [
-        plan.dims,
-        features,
-        plan.sorted,
-      ]),
-      rank_matching: this.#group("rank_matching", [
-        plan.dims,
-        features,
-        plan.reference,
-        plan.weights,
-        plan.contrib,
-      ]),
+  /** Throw when one buffer of `bytes` exceeds the device's buffer or binding limits. */
+  #checkSize(key: PlanKey, bytes: number): void {
+    const limit = Math.min(
+      this.device.limits.maxStorageBufferBindingSize,
+      this.device.limits.maxBufferSize,
+    );
+    if (bytes > limit) {
+      throw new Error(
+        `src/gpu/fca_gpu.ts: a ${key.channels}x${key.height}x${key.width} feature map with ` +
+          `patch ${key.patch} needs a ${bytes}-byte GPU buffer, over this device's ` +
+          `${limit}-byte limit`,
+      );
+    }
+  }
+
+  /** The plan's buffer `name`, created (and for constant uniforms, written) on first use. */
+  #extra(plan: Plan, name: Extra): GPUBuffer {
+    const hit = plan.extra.get(name);
+    if (hit) return hit;
+    const { channels: C, height: H, width: W, patch: T } = plan;
+    const area = T * T, pixels = H * W, d = this.device;
+    const uniform = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    const bytes: Record<Extra, number> = {
+      sorted: C * plan.tilesY * plan.tilesX * area * 4,
+      reference: C * area * 4,
+      weights: (area + BLUR_SIZE) * 4,
+      contrib: pixels * area * 4,
+      tile: 16,
+      statsDims: 16,
+      statsTaps: T * 4,
+      bins: C * pixels * 4,
+      binTop: 16,
+      rep: C * MAX_BINS * 4,
+      means: C * 16,
+      upload: C * pixels * 4,
     };
-  }
-
-  /** Input-dependent bind groups, rebuilt only when the caller's features buffer changes. */
-  #inputGroups(plan: Plan, features: GPUBuffer): Partial<Record<Kernel, GPUBindGroup>> {
-    if (plan.inputGroups.source !== features) {
-      plan.inputGroups = { source: features, groups: this.#featureGroups(plan, features) };
+    let buffer: GPUBuffer;
+    if (name === "tile") {
+      buffer = createBuffer(d, "fca tile origin", this.#layouts.tile.size, uniform);
+    } else if (name === "statsDims") {
+      const layout = this.#layouts.statsDims;
+      buffer = createBuffer(d, "fca stats dims", layout.size, uniform);
+      d.queue.writeBuffer(
+        buffer,
+        0,
+        writeStruct(layout, {
+          channels: C,
+          height: H,
+          width: W,
+          side: T,
+          bins: GPU_HIST_BINS,
+          factor: Math.fround(0.999 * GPU_HIST_BINS), // as binIndices
+        }),
+      );
+    } else {
+      this.#checkSize(plan, bytes[name]);
+      buffer = createBuffer(d, `fca ${name}`, bytes[name]);
+      if (name === "statsTaps") {
+        d.queue.writeBuffer(buffer, 0, new Float32Array(gaussian1d(T, GPU_STATS_SIGMA)));
+      }
     }
-    return plan.inputGroups.groups;
+    plan.extra.set(name, buffer);
+    return buffer;
   }
 
-  /** The overlay's bind group, rebuilt only when the image buffer changes. */
-  #overlayGroup(plan: Plan, image: GPUBuffer): GPUBindGroup {
-    if (plan.overlayGroup.source !== image) {
-      const group = this.#group("overlay", [plan.dims, plan.rgba, image, plan.overlay]);
-      plan.overlayGroup = { source: image, group };
-    }
-    return plan.overlayGroup.group!;
-  }
-
-  #group(kernel: Kernel, buffers: GPUBuffer[]): GPUBindGroup {
-    return this.device.createBindGroup({
-      label: kernel,
-      layout: this.layouts[kernel],
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+  /** Kernel `kernel`'s bind group over `resources`, reused while they stay the same buffers. */
+  #group<K extends KernelName>(plan: Plan, kernel: K, resources: Bindings<K>): GPUBindGroup {
+    const cached = plan.groups.get(kernel);
+    const res = resources as Record<string, BindingResource>;
+    if (
+      cached && Object.keys(res).length === Object.keys(cached.resources).length &&
+      Object.entries(res).every(([name, r]) => cached.resources[name] === r)
+    ) return cached.group;
+    const group = createBindGroup(
+      this.device,
+      this.#kernels[kernel] as CompiledKernel<K>,
+      resources,
+    );
+    plan.groups.set(kernel, { resources: { ...res }, group });
+    return group;
   }
 
   #destroyPlan(): void {
@@ -759,10 +935,6 @@ export class GpuFca {
       const b of [
         p.dims,
         p.scaled,
-        p.sorted,
-        p.reference,
-        p.weights,
-        p.contrib,
         p.featureMap,
         p.taps,
         p.map,
@@ -775,16 +947,54 @@ export class GpuFca {
         p.overlayRead,
         p.statsRead,
         p.featureMapRead,
+        ...p.extra.values(),
       ]
     ) b.destroy();
-    p.upload?.destroy();
     this.#plan = null;
   }
 }
 
-/** Invocation groups per rank_matching workgroup: whole windows of T·T values, at most 32. */
-export function windowsPerGroup(patch: number): number {
-  return Math.min(32, Math.floor(RANK_GROUP / (patch * patch)));
+/**
+ * Top-left corner of the random reference's tile for `seed`: the draw of src/fca/references.ts
+ * `randomReference` (same generator, same order: row, then column, over all complete tiles).
+ */
+export function randomTileOrigin(
+  height: number,
+  width: number,
+  patch: number,
+  seed: number,
+): [number, number] {
+  tileCounts(height, width, patch); // throws when no complete tile fits
+  const uniform = seededUniform(seed);
+  const y0 = randomInt(uniform, height - patch + 1);
+  const x0 = randomInt(uniform, width - patch + 1);
+  return [y0, x0];
+}
+
+/** Throw a one-line error unless the GPU runs `design` with `params`. */
+export function checkDesign(design: GpuDesign, params: FcaParams): void {
+  const { stats, reference, seed } = design;
+  if (!GPU_STATS_KINDS.includes(stats)) {
+    throw new Error(
+      `src/gpu/fca_gpu.ts: the webgpu backend runs --stats ${GPU_STATS_KINDS.join(", ")}, ` +
+        `got '${stats}': use --backend cpu`,
+    );
+  }
+  if (!GPU_REFERENCE_KINDS.includes(reference)) {
+    throw new Error(
+      `src/gpu/fca_gpu.ts: the webgpu backend runs --reference ` +
+        `${GPU_REFERENCE_KINDS.join(", ")}, got '${reference}': use --backend cpu`,
+    );
+  }
+  if ((stats === "hist" || stats === "moments") && reference !== "median") {
+    throw new Error(
+      `--stats ${stats} compares with global statistics and does not take --reference ` +
+        `${reference} (only fca and sww do)`,
+    );
+  }
+  if (!Number.isFinite(seed)) throw new Error(`src/gpu/fca_gpu.ts: seed must be a number`);
+  if (stats === "fca" || stats === "sww") checkParams(params);
+  else validateParams(params);
 }
 
 function checkParams(params: FcaParams): void {
@@ -816,7 +1026,7 @@ function decodeRange(stats: Uint32Array): [number, number] {
   return [fromKey(~stats[1] >>> 0), fromKey(stats[0])];
 }
 
-/** Row taps then column taps as the kernel's `Tap { i0, i1, w1, pad }` records. */
+/** Row taps then column taps as upsample.wgsl's `Tap { i0, i1, w1, _pad }` records. */
 function packTaps(h: number, outH: number, w: number, outW: number): ArrayBuffer {
   const buf = new ArrayBuffer((outH + outW) * 16);
   const u = new Uint32Array(buf), f = new Float32Array(buf);

@@ -5,7 +5,8 @@
  * @module
  */
 import type { RgbImage } from "../io/types.ts";
-import { loadKernel } from "./kernel_source.ts";
+import { type CompiledKernel, compileKernel, createBindGroup, dispatchOf } from "./kernels.ts";
+import { type StructLayout, writeStruct } from "./wgsl_reflect.ts";
 
 /** Per-channel normalisation: `(rgb - mean) / std`. */
 export interface Normalization {
@@ -19,9 +20,6 @@ export interface Normalization {
  */
 export const TENSOR_USAGE: GPUBufferUsageFlags = 0x80 | 0x04 | 0x08;
 
-const WORKGROUP = 16;
-const PARAMS_BYTES = 48;
-
 /** The compiled preprocessing pipeline of one device (built once, see {@link getPreprocessor}). */
 export class Preprocessor {
   /** Immutable uniform buffers by parameter key: Deno's WebGPU leaks a few KiB per created
@@ -30,28 +28,17 @@ export class Preprocessor {
 
   private constructor(
     private readonly device: GPUDevice,
-    private readonly pipeline: GPUComputePipeline,
+    private readonly kernel: CompiledKernel<"preprocess">,
+    /** The `Params` uniform as the WGSL lays it out. */
+    private readonly layout: StructLayout,
   ) {}
 
   /** Compile the kernel for `device`; use {@link getPreprocessor} to share one per device. */
   static async create(device: GPUDevice): Promise<Preprocessor> {
-    const code = await loadKernel("preprocess");
-    const module = device.createShaderModule({ label: "preprocess", code });
-    try {
-      const pipeline = await device.createComputePipelineAsync({
-        label: "preprocess",
-        layout: "auto",
-        compute: { module, entryPoint: "main" },
-      });
-      return new Preprocessor(device, pipeline);
-    } catch (err) {
-      const info = await module.getCompilationInfo();
-      const first = info.messages.find((m) => m.type === "error");
-      const why = first
-        ? `line ${first.lineNum}: ${first.message.split("\n")[0]}`
-        : String(err instanceof Error ? err.message : err);
-      throw new Error(`kernels/preprocess.wgsl: cannot build the pipeline (${why})`);
-    }
+    const kernel = await compileKernel(device, "preprocess");
+    const layout = kernel.structs.get("Params");
+    if (!layout) throw new Error(`kernels/preprocess.wgsl: no struct Params`);
+    return new Preprocessor(device, kernel, layout);
   }
 
   /**
@@ -92,37 +79,33 @@ export class Preprocessor {
       ? out
       : this.device.createBuffer({ label: "backbone input", size: bytes, usage: TENSOR_USAGE });
     const params = this.paramsBuffer(width, height, norm);
-    const bindGroup = this.device.createBindGroup({
-      layout: this.pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: rgb, size: bytes } },
-        { binding: 2, resource: { buffer: target, size: bytes } },
-      ],
+    const bindGroup = createBindGroup(this.device, this.kernel, {
+      params,
+      rgb: { buffer: rgb, size: bytes },
+      out: { buffer: target, size: bytes },
     });
     const pass = encoder.beginComputePass({ label: "preprocess" });
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(this.kernel.pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(Math.ceil(width / WORKGROUP), Math.ceil(height / WORKGROUP), 1);
+    pass.dispatchWorkgroups(...dispatchOf("preprocess", { height, width }));
     pass.end();
     return target;
   }
 
   private paramsBuffer(width: number, height: number, norm: Normalization): GPUBuffer {
-    const values = [...channels3(norm.mean, "mean"), 0, ...channels3(norm.std, "std"), 1];
-    const key = `${width}x${height}:${values.join(",")}`;
+    const mean = [...channels3(norm.mean, "mean"), 0];
+    const stddev = [...channels3(norm.std, "std"), 1];
+    const key = `${width}x${height}:${mean.join(",")}:${stddev.join(",")}`;
     const hit = this.params.get(key);
     if (hit !== undefined) return hit;
     // Never rewritten once made, so encodes of different images before one submit stay correct.
     const buffer = this.device.createBuffer({
       label: "preprocess params",
-      size: PARAMS_BYTES,
+      size: this.layout.size,
       usage: 0x40, // UNIFORM
       mappedAtCreation: true,
     });
-    const range = buffer.getMappedRange();
-    new Uint32Array(range, 0, 4).set([width, height, 0, 0]);
-    new Float32Array(range, 16, 8).set(values);
+    writeStruct(this.layout, { width, height, mean, stddev }, buffer.getMappedRange());
     buffer.unmap();
     if (this.params.size >= MAX_PARAM_BUFFERS) {
       // Dropped, not destroyed: a recorded but unsubmitted pass may still bind it.

@@ -10,6 +10,7 @@ import type { FcaParams, FeatureMap, ScalarMap } from "../types.ts";
 import { type Layout, makeLayout, planRegions, type Regions } from "./layout.ts";
 import { type Job, ThreadState } from "./tasks.ts";
 import { startModuleWorker } from "../../base/web_worker.ts";
+import { SerialQueue } from "../../base/serial_queue.ts";
 import {
   compileKernel,
   instantiateKernel,
@@ -39,7 +40,8 @@ export class CpuFca {
   #memory: WebAssembly.Memory;
   #kernel: Kernel;
   #local: ThreadState;
-  #busy: Promise<unknown> = Promise.resolve();
+  /** Calls share the memory, so they run one after another. */
+  #queue = new SerialQueue();
 
   private constructor(
     threads: number,
@@ -85,7 +87,7 @@ export class CpuFca {
   async medianReference(features: FeatureMap, patch: number): Promise<Float32Array> {
     const params = { patch, sigmaP: 1, sigmaS: 0 };
     validateParams(params);
-    return await this.#serial(async () => {
+    return await this.#queue.run(async () => {
       const [L, R] = this.#load(features, patch);
       await this.#phase(this.#job("prep", L, R, params, true));
       return new Float32Array(this.#memory.buffer, R.ref, L.channels * L.area).slice();
@@ -99,7 +101,7 @@ export class CpuFca {
     reference?: Float32Array,
   ): Promise<ScalarMap> {
     validateParams(params);
-    return await this.#serial(async () => {
+    return await this.#queue.run(async () => {
       const [L, R] = this.#load(features, params.patch);
       if (reference !== undefined) {
         if (reference.length !== L.channels * L.area) {
@@ -121,13 +123,6 @@ export class CpuFca {
   dispose(): void {
     for (const w of this.#workers) w.terminate();
     this.#workers = [];
-  }
-
-  /** Calls share the memory, so they run one after another. */
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#busy.then(fn, fn);
-    this.#busy = run.catch(() => {});
-    return run;
   }
 
   #job(phase: Job["phase"], L: Layout, R: Regions, params: FcaParams, median: boolean): Job {
