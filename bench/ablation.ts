@@ -22,10 +22,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector, type FeatureKind } from "../src/pipeline/detector.ts";
+import { Detector } from "../src/pipeline/detector.ts";
 import { evaluateDataset } from "../src/eval/harness.ts";
 import { type ImageList, readImageList } from "../src/eval/dataset.ts";
-import type { ReferenceKind, StatsKind } from "../src/fca/stats/mod.ts";
+import type { FeatureKind, ReferenceKind, StatsKind } from "../src/design.ts";
 import type { FcaParams } from "../src/fca/types.ts";
 import { writeFileAtomic } from "../src/base/atomic.ts";
 

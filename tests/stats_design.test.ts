@@ -10,12 +10,14 @@ import {
   aotaMap,
   type DesignOptions,
   meanOfSmallest,
-  type ReferenceKind,
-  type StatsKind,
   swwMap,
   torchSortOrder,
-  validateDesign,
 } from "../src/fca/stats/mod.ts";
+import {
+  checkDesign as validateDesign,
+  type ReferenceKind,
+  type StatsKind,
+} from "../src/design.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
 import { rng } from "./_shared.ts";
 

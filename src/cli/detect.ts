@@ -68,6 +68,7 @@ export async function runDetect(argv: string[]): Promise<number> {
         width: result.width,
         height: result.height,
         score: result.score,
+        tiles: result.tiles,
         backend: detector.backend,
         adapter: detector.adapter,
         outputs: result.outputs,

@@ -4,7 +4,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
+import { Detector, type DetectorOptions, detectorSettings } from "../pipeline/detector.ts";
+import { mapKeySettings } from "../design.ts";
 import { resolveModelPath } from "../features/model_path.ts";
 import { sha256File } from "../features/manifest.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
@@ -136,21 +137,16 @@ function intFlag(raw: string | undefined, name: string, fallback: number, min: n
 }
 
 /**
- * Everything that determines the maps a run computes: saved maps are reused only when it matches.
- * The model is identified by the sha256 of the file actually used (`--model`, else `$FCA_MODEL`,
- * else the default), so switching models through the environment cannot reuse stale maps.
+ * Everything that determines the maps a run computes (every design-table option marked
+ * `changesMap`): saved maps are reused only when it matches. The model is identified by the
+ * sha256 of the file actually used (`--model`, else `$FCA_MODEL`, else the default), so switching
+ * models through the environment cannot reuse stale maps.
  */
-export async function savedMapKey(options: DetectorOptions): Promise<{
-  params: DetectorOptions["params"];
-  size: DetectorOptions["size"];
-  features: string;
-  stats: string;
-  reference: string;
-  seed: number;
-  model: string | null;
-  model_sha256: string | null;
-}> {
-  const features = options.features ?? "onnx";
+export async function savedMapKey(
+  options: DetectorOptions,
+): Promise<Record<string, unknown> & { model: string | null; model_sha256: string | null }> {
+  const settings = detectorSettings(options);
+  const features = settings.features;
   let model: string | null = null, sha: string | null = null;
   if (features === "onnx") model = resolveModelPath(options.model);
   else if (features === "vgg") model = options.model ?? Deno.env.get("FCA_VGG_MODEL") ?? "default";
@@ -161,16 +157,7 @@ export async function savedMapKey(options: DetectorOptions): Promise<{
       throw new UsageError(`${model}: cannot read the model (${(e as Error).message})`);
     }
   }
-  return {
-    params: options.params,
-    size: options.size ?? "original",
-    features,
-    stats: options.stats ?? "fca",
-    reference: options.reference ?? "median",
-    seed: options.seed ?? 0,
-    model,
-    model_sha256: sha,
-  };
+  return { ...mapKeySettings(settings), model, model_sha256: sha };
 }
 
 /** Saved maps are reused only with the settings that produced them (see {@link savedMapKey}). */

@@ -8,6 +8,7 @@ import { DETECT_HELP, oneLine, runDetect } from "./detect.ts";
 import { runDemo } from "./demo.ts";
 import { runEval } from "./eval.ts";
 import { UsageError } from "./options.ts";
+import { OptionError } from "../design.ts";
 
 /** The package version (from deno.json). */
 export const VERSION: string = denoConfig.version;
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runDetect(argv);
   } catch (err) {
     console.error(`error: ${oneLine(err)}`);
-    const usage = err instanceof UsageError ||
+    const usage = err instanceof UsageError || err instanceof OptionError ||
       (err as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
     return usage ? 2 : 1;
   }

@@ -1,23 +1,35 @@
 /**
  * Validation of FCA parameters and the Gaussian kernels they define, exactly as torchvision
- * builds them (the reference implementation's conventions 5 and 6).
+ * builds them (conventions 5 and 6 in docs/conventions.md).
  * @module
  */
+import { checkOption, optionSpec } from "../design.ts";
 import type { FcaParams } from "./types.ts";
 
 /** Side of the σs blur kernel (torchvision `GaussianBlur(5, σs)` in the reference code). */
 export const BLUR_SIZE = 5;
 
-/** Throw a one-line error unless `p` is usable. */
+/** Throw a one-line error unless `p` is usable (the design table's checks of T, σp and σs). */
 export function validateParams(p: FcaParams): void {
-  if (!Number.isInteger(p.patch) || p.patch < 1 || p.patch % 2 === 0) {
-    throw new Error(`--patch must be an odd integer >= 1, got ${p.patch}`);
-  }
-  if (!Number.isFinite(p.sigmaP) || p.sigmaP <= 0) {
-    throw new Error(`--sigma-p must be a positive number, got ${p.sigmaP}`);
-  }
-  if (!Number.isFinite(p.sigmaS) || p.sigmaS < 0) {
-    throw new Error(`--sigma-s must be a number >= 0 (0 turns the blur off), got ${p.sigmaS}`);
+  checkOption(optionSpec("patch"), p.patch);
+  checkOption(optionSpec("sigmaP"), p.sigmaP);
+  checkOption(optionSpec("sigmaS"), p.sigmaS);
+}
+
+/**
+ * Throw one line when an image's feature map cannot hold a single T×T patch. `image` is the input
+ * the features came from (named in the message).
+ */
+export function checkFeatureSize(
+  height: number,
+  width: number,
+  patch: number,
+  image: { width: number; height: number },
+): void {
+  if (height < patch || width < patch) {
+    throw new Error(
+      `image ${image.width}x${image.height} gives a ${width}x${height} feature map, smaller than one ${patch}x${patch} patch: use a larger image, --size, or a smaller --patch`,
+    );
   }
 }
 

@@ -29,14 +29,27 @@ import type { FcaParams, FeatureMap, ScalarMap } from "./types.ts";
 /** Random reference [C, T*T]: one complete T×T tile chosen by `seed`, sorted per channel. */
 export function randomReference(features: FeatureMap, patch: number, seed: number): Float32Array {
   const { channels: C, height: H, width: W, data } = features;
-  tileCounts(H, W, patch); // throws when no complete tile fits
-  const uniform = seededUniform(seed);
-  const y0 = randomInt(uniform, H - patch + 1), x0 = randomInt(uniform, W - patch + 1);
+  const [y0, x0] = randomReferenceOrigin(H, W, patch, seed);
   return sortedWindow(data, C, H, W, patch, y0, x0);
 }
 
-/** The T×T window with top-left (y0, x0) of the unpadded map, sorted per channel: [C, T*T]. */
-function sortedWindow(
+/**
+ * Top-left corner `[y0, x0]` of the random reference's tile in an H×W map (throws when no
+ * complete tile fits).
+ */
+export function randomReferenceOrigin(
+  height: number,
+  width: number,
+  patch: number,
+  seed: number,
+): [number, number] {
+  tileCounts(height, width, patch);
+  const uniform = seededUniform(seed);
+  return [randomInt(uniform, height - patch + 1), randomInt(uniform, width - patch + 1)];
+}
+
+/** The T×T window with top-left (y0, x0) of an unpadded H×W map, sorted per channel: [C, T*T]. */
+export function sortedWindow(
   data: Float32Array,
   C: number,
   H: number,

@@ -22,12 +22,9 @@ import { gaussianBlurPlanes } from "../fca/stats/blur.ts";
 import { seededNormal } from "../base/rng.ts";
 import type { FeatureMap } from "../fca/types.ts";
 import type { RgbImage } from "../io/types.ts";
+import { FEATURE_KINDS, type HandcraftedKind } from "../design.ts";
 
-/** Hand-crafted feature kinds. */
-export type HandcraftedKind = "colors" | "random" | "laws";
-
-/** Every hand-crafted kind, for CLI validation. */
-export const HANDCRAFTED_KINDS: readonly HandcraftedKind[] = ["colors", "random", "laws"];
+export type { HandcraftedKind };
 
 /** Number of random kernels (the reference configuration `conf/fe/random.yaml`). */
 export const RANDOM_KERNEL_COUNT = 128;
@@ -56,9 +53,7 @@ export function handcraftedFeatures(
     case "laws":
       return lawsFeatures(image);
     default:
-      throw new Error(
-        `--features must be one of onnx, vgg, ${HANDCRAFTED_KINDS.join(", ")}, got '${kind}'`,
-      );
+      throw new Error(`--features must be one of ${FEATURE_KINDS.join(", ")}, got '${kind}'`);
   }
 }
 

@@ -25,6 +25,8 @@ export type StreamResult =
     width: number;
     height: number;
     score: number;
+    /** Image tiles the detector used (1 when untiled). */
+    tiles: number;
     outputs: OutputPaths;
     /** decode, the detector's stages, write (each where it ran) and latency (first to last). */
     ms: Record<string, number>;
@@ -134,6 +136,7 @@ async function detectOne(
         width,
         height,
         score: det.score,
+        tiles: det.tiles ?? 1,
         outputs,
         ms: { decode, ...det.timings, write, latency: performance.now() - start },
       }),

@@ -7,9 +7,9 @@
  * channels.
  * @module
  */
-import { minMaxScale } from "../scale.ts";
 import type { FeatureMap, ScalarMap } from "../types.ts";
 import { gaussianBlurPlanes } from "./blur.ts";
+import { channelRanges, spatialMeanMap, type SpatialMeanStatistic } from "./spatial_mean.ts";
 
 /** Options of {@link histMap}; defaults are the reference code's. */
 export interface HistOptions {
@@ -29,41 +29,58 @@ export function binIndices(scaled: Float32Array, bins: number): Int32Array {
 
 /** Histogram-EMD anomaly map (H×W) of `features` with window side `patch`. */
 export function histMap(features: FeatureMap, patch: number, options: HistOptions = {}): ScalarMap {
+  const stat = histStatistic(channelRanges(features), features.channels, patch, options);
+  return spatialMeanMap(features, stat);
+}
+
+/**
+ * The histogram statistic of a map whose channels span `range` (their minimum and maximum over
+ * the whole map, which fix the re-scaling and the bin count for every crop).
+ */
+export function histStatistic(
+  range: { lo: Float32Array; hi: Float32Array },
+  channels: number,
+  patch: number,
+  options: HistOptions = {},
+): SpatialMeanStatistic {
   const bins = options.bins ?? 10;
   const sigma = options.sigma ?? 6;
   if (!Number.isInteger(bins) || bins < 1) {
     throw new Error(`stats/hist.ts: bins must be a positive integer, got ${bins}`);
   }
-  const { channels: C, height: H, width: W } = features;
-  const n = H * W;
-  const scaled = minMaxScale({ ...features, data: features.data.slice() });
-  const idx = binIndices(scaled.data, bins);
-  // torch's one_hot sizes the class axis by the largest index present, so do the same.
-  let nb = 0;
-  for (let k = 0; k < idx.length; k++) if (idx[k] + 1 > nb) nb = idx[k] + 1;
-  const acc = new Float64Array(n);
-  const oneHot = new Float32Array(nb * n);
-  const rep = new Float64Array(nb);
-  for (let c = 0; c < C; c++) {
-    oneHot.fill(0);
-    for (let k = 0; k < n; k++) oneHot[idx[c * n + k] * n + k] = 1;
-    const local = gaussianBlurPlanes(oneHot, nb, H, W, patch, sigma);
-    for (let b = 0; b < nb; b++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += local[b * n + k];
-      rep[b] = s / n;
-    }
-    for (let k = 0; k < n; k++) {
-      let c1 = 0, c2 = 0, emd = 0;
-      for (let b = 0; b < nb; b++) {
-        c1 += rep[b];
-        c2 += local[b * n + k];
-        emd += Math.abs(c1 - c2);
-      }
-      acc[k] += emd / nb;
-    }
+  // Re-scaling as src/fca/scale.ts does it, with the whole map's range.
+  const denom = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    denom[c] = Math.fround(Math.fround(range.hi[c] - range.lo[c]) + 1e-8);
   }
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) out[k] = acc[k] / C;
-  return { height: H, width: W, data: out };
+  const rescale = (c: number, v: number) => Math.fround(Math.fround(v - range.lo[c]) / denom[c]);
+  const factor = Math.fround(0.999 * bins);
+  const bin = (c: number, v: number) => Math.floor(Math.fround(factor * rescale(c, v)));
+  // torch's one_hot sizes the class axis by the largest index present (over every channel), and
+  // binning is monotonic, so that index is the bin of the largest value.
+  let nb = 0;
+  for (let c = 0; c < channels; c++) nb = Math.max(nb, bin(c, range.hi[c]) + 1);
+  return {
+    planes: nb,
+    radius: patch >> 1,
+    divisor: channels,
+    local(f, c) {
+      const n = f.height * f.width;
+      const oneHot = new Float32Array(nb * n);
+      for (let k = 0; k < n; k++) oneHot[bin(c, f.data[c * n + k]) * n + k] = 1;
+      return gaussianBlurPlanes(oneHot, nb, f.height, f.width, patch, sigma);
+    },
+    accumulate(local, rep, acc) {
+      const n = acc.length;
+      for (let k = 0; k < n; k++) {
+        let c1 = 0, c2 = 0, emd = 0;
+        for (let b = 0; b < nb; b++) {
+          c1 += rep[b];
+          c2 += local[b * n + k];
+          emd += Math.abs(c1 - c2);
+        }
+        acc[k] += emd / nb;
+      }
+    },
+  };
 }

@@ -15,6 +15,7 @@
  * (or `median`, the default, for convenience). Other pairs throw.
  * @module
  */
+import { checkDesign, type Design } from "../../design.ts";
 import { medianReference } from "../median_reference.ts";
 import { validateParams } from "../params.ts";
 import { fcaMapReference } from "../rank_matching.ts";
@@ -25,12 +26,14 @@ import { histMap } from "./hist.ts";
 import { momentsMap } from "./moments.ts";
 import { swwMap } from "./sww.ts";
 
+export { channelRanges, spatialMeanMap } from "./spatial_mean.ts";
+export type { SpatialMeanStatistic } from "./spatial_mean.ts";
 export { aotaMap, aotaPostprocess, meanOfSmallest } from "./aota.ts";
 export type { AotaOptions } from "./aota.ts";
 export { gaussianBlurPlanes } from "./blur.ts";
-export { binIndices, histMap } from "./hist.ts";
+export { binIndices, histMap, histStatistic } from "./hist.ts";
 export type { HistOptions } from "./hist.ts";
-export { momentsMap } from "./moments.ts";
+export { momentsMap, momentsStatistic } from "./moments.ts";
 export type { MomentsOptions } from "./moments.ts";
 export { swwMap, swwWindowLoss } from "./sww.ts";
 export type { TieOrder } from "./sww.ts";
@@ -44,48 +47,14 @@ export {
 } from "../references.ts";
 export type { KnnOptions } from "../references.ts";
 
-/** Patch-statistics comparison S (paper Sec. 3.2). */
-export type StatsKind = "fca" | "sww" | "hist" | "moments" | "aota";
-/** Reference selection R (paper Sec. 3.3). */
-export type ReferenceKind = "median" | "random" | "knn";
-
-/** Every statistics choice, for CLI validation. */
-export const STATS_KINDS: readonly StatsKind[] = ["fca", "sww", "hist", "moments", "aota"];
-/** Every reference choice, for CLI validation. */
-export const REFERENCE_KINDS: readonly ReferenceKind[] = ["median", "random", "knn"];
-
-/** One point of the design space. */
-export interface DesignOptions {
-  /** Patch statistics comparison. */
-  stats: StatsKind;
-  /** Reference selection. */
-  reference: ReferenceKind;
+/**
+ * One point of the design space as the statistics need it: the {@link Design}'s statistic,
+ * reference, seed and k-NN settings, and the FCA parameters.
+ */
+export type DesignOptions = Pick<Design, "stats" | "reference" | "seed" | "knnK" | "knnStride"> & {
   /** T (all methods), σp (FCA's weights, SWW's σ), σs (FCA only). */
   params: FcaParams;
-  /** Seed of the random reference. */
-  seed: number;
-  /** k of the k-NN reference (default {@link DEFAULT_KNN_K}; aota's own k stays 400). */
-  knnK?: number;
-  /** Step between k-NN candidate windows (default 1); larger is faster and coarser. */
-  knnStride?: number;
-}
-
-/** Throw a one-line error unless `stats` and `reference` can be combined. */
-export function validateDesign(stats: StatsKind, reference: ReferenceKind): void {
-  if (!STATS_KINDS.includes(stats)) {
-    throw new Error(`--stats must be one of ${STATS_KINDS.join(", ")}, got '${stats}'`);
-  }
-  if (!REFERENCE_KINDS.includes(reference)) {
-    throw new Error(`--reference must be one of ${REFERENCE_KINDS.join(", ")}, got '${reference}'`);
-  }
-  const ok = stats === "fca" || stats === "sww" || reference === "median" ||
-    (stats === "aota" && reference === "knn");
-  if (!ok) {
-    throw new Error(
-      `--stats ${stats} compares with global statistics and does not take --reference ${reference} (only fca and sww do)`,
-    );
-  }
-}
+};
 
 /**
  * Anomaly map at feature resolution from min-max-scaled features. For stats "fca" + reference
@@ -93,7 +62,7 @@ export function validateDesign(stats: StatsKind, reference: ReferenceKind): void
  */
 export function anomalyMapCpu(features: FeatureMap, opts: DesignOptions): ScalarMap {
   validateParams(opts.params);
-  validateDesign(opts.stats, opts.reference);
+  checkDesign(opts.stats, opts.reference);
   const { params } = opts;
   const T = params.patch;
   const knn = { k: opts.knnK, stride: opts.knnStride };

@@ -7,6 +7,7 @@
  */
 import type { FeatureMap, ScalarMap } from "../types.ts";
 import { gaussianBlurPlanes } from "./blur.ts";
+import { spatialMeanMap, type SpatialMeanStatistic } from "./spatial_mean.ts";
 
 /** Options of {@link momentsMap}; defaults are the reference code's. */
 export interface MomentsOptions {
@@ -22,28 +23,36 @@ export function momentsMap(
   patch: number,
   options: MomentsOptions = {},
 ): ScalarMap {
+  return spatialMeanMap(features, momentsStatistic(features.channels, patch, options));
+}
+
+/** The moments statistic of a map with `channels` channels. */
+export function momentsStatistic(
+  channels: number,
+  patch: number,
+  options: MomentsOptions = {},
+): SpatialMeanStatistic {
   const powers = options.powers ?? [1, 2, 3, 4];
   const sigma = options.sigma ?? 6;
-  const { channels: C, height: H, width: W, data } = features;
-  const n = H * W, P = powers.length;
-  const acc = new Float64Array(n);
-  const raised = new Float32Array(P * n);
-  // One channel at a time keeps memory at P planes whatever C is.
-  for (let c = 0; c < C; c++) {
-    const plane = data.subarray(c * n, (c + 1) * n);
-    for (let p = 0; p < P; p++) {
-      for (let k = 0; k < n; k++) raised[p * n + k] = Math.fround(Math.pow(plane[k], powers[p]));
-    }
-    const local = gaussianBlurPlanes(raised, P, H, W, patch, sigma);
-    for (let p = 0; p < P; p++) {
-      const m = local.subarray(p * n, (p + 1) * n);
-      let mean = 0;
-      for (let k = 0; k < n; k++) mean += m[k];
-      mean /= n;
-      for (let k = 0; k < n; k++) acc[k] += (mean - m[k]) ** 2;
-    }
-  }
-  const out = new Float32Array(n);
-  for (let k = 0; k < n; k++) out[k] = acc[k] / (C * P);
-  return { height: H, width: W, data: out };
+  const P = powers.length;
+  return {
+    planes: P,
+    radius: patch >> 1,
+    divisor: channels * P,
+    local(f, c) {
+      const n = f.height * f.width;
+      const plane = f.data.subarray(c * n, (c + 1) * n);
+      const raised = new Float32Array(P * n);
+      for (let p = 0; p < P; p++) {
+        for (let k = 0; k < n; k++) raised[p * n + k] = Math.fround(Math.pow(plane[k], powers[p]));
+      }
+      return gaussianBlurPlanes(raised, P, f.height, f.width, patch, sigma);
+    },
+    accumulate(local, mean, acc) {
+      const n = acc.length;
+      for (let p = 0; p < P; p++) {
+        for (let k = 0; k < n; k++) acc[k] += (mean[p] - local[p * n + k]) ** 2;
+      }
+    },
+  };
 }

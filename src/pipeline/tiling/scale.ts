@@ -14,8 +14,11 @@ export class ChannelRange {
   readonly hi: Float32Array;
   #denom: Float32Array | null = null;
 
-  /** Empty ranges for `channels` channels. */
-  constructor(readonly channels: number) {
+  /**
+   * Empty ranges for `channels` channels. With `passThrough` the ranges are still gathered but
+   * scaling leaves values as they are (hand-crafted features are used unscaled).
+   */
+  constructor(readonly channels: number, readonly passThrough = false) {
     this.lo = new Float32Array(channels).fill(Infinity);
     this.hi = new Float32Array(channels).fill(-Infinity);
   }
@@ -45,11 +48,13 @@ export class ChannelRange {
 
   /** The scaled value of raw `v` in channel `c`. */
   scaleValue(c: number, v: number): number {
+    if (this.passThrough) return v;
     return Math.fround(Math.fround(v - this.lo[c]) / this.#denoms()[c]);
   }
 
   /** Scale a CHW block in place with the whole map's ranges, and return it. */
   scaleInPlace(block: FeatureMap): FeatureMap {
+    if (this.passThrough) return block;
     const { channels: C, height, width, data } = block;
     const denom = this.#denoms(), n = height * width;
     for (let c = 0; c < C; c++) {

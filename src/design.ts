@@ -1,0 +1,412 @@
+/**
+ * The one description of every pipeline option: name, flag, kinds, default, bounds, help line and
+ * validation. The CLI flags (`parseArgs` descriptors), both help texts, the detector's option
+ * checks and the evaluation's resume key are all derived from {@link PIPELINE_OPTIONS}, so adding
+ * an option is one entry here plus its implementation.
+ *
+ * This module is on the ground floor: it imports nothing, and every layer may import it.
+ *
+ * @example
+ * ```ts
+ * import { parsePipelineFlags } from "./design.ts";
+ * const s = parsePipelineFlags({ patch: "7", stats: "sww" });
+ * console.assert(s.patch === 7 && s.stats === "sww" && s.reference === "median");
+ * ```
+ * @module
+ */
+
+/** Feature extractors F (paper Table 1): the ONNX model, VGG19's first block, or hand-crafted. */
+export const FEATURE_KINDS = ["onnx", "vgg", "colors", "random", "laws"] as const;
+/** Patch-statistics comparisons S (paper Sec. 3.2). */
+export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota"] as const;
+/** Reference selections R (paper Sec. 3.3). */
+export const REFERENCE_KINDS = ["median", "random", "knn"] as const;
+/** Backends: `auto` picks WebGPU on a hardware adapter and the CPU otherwise. */
+export const BACKEND_KINDS = ["auto", "webgpu", "cpu"] as const;
+
+/** A feature extractor. */
+export type FeatureKind = typeof FEATURE_KINDS[number];
+/** A patch-statistics comparison. */
+export type StatsKind = typeof STATS_KINDS[number];
+/** A reference selection. */
+export type ReferenceKind = typeof REFERENCE_KINDS[number];
+/** A backend request. */
+export type BackendChoice = typeof BACKEND_KINDS[number];
+/** The hand-crafted feature extractors (everything but the two neural ones). */
+export type HandcraftedKind = Exclude<FeatureKind, "onnx" | "vgg">;
+
+/** The design-space point in use (paper Eq. 1: features × statistics × reference). */
+export interface Design {
+  features: FeatureKind;
+  stats: StatsKind;
+  reference: ReferenceKind;
+  /** Seed of the random reference and of the random features. */
+  seed: number;
+  /** k of the k-NN reference (default 10). */
+  knnK?: number;
+  /** Step between k-NN candidate windows (default 1). */
+  knnStride?: number;
+}
+
+/** Every pipeline setting, flat, after validation and defaults. */
+export interface PipelineSettings extends Design {
+  /** Context patch side T (odd). */
+  patch: number;
+  /** σp of the patch weights. */
+  sigmaP: number;
+  /** σs of the 5×5 blur inside each patch (0 = off). */
+  sigmaS: number;
+  /** Resize to N×N first, or keep the input's own size. */
+  size: "original" | number;
+  /** ONNX backbone path (resolved elsewhere when absent). */
+  model?: string;
+  backend: BackendChoice;
+  /** CPU threads (default: all cores, at most 8). */
+  threads?: number;
+  /** Tile side in image pixels; 0 = only when needed. */
+  tile: number;
+}
+
+/** The name of a setting. */
+export type SettingName = keyof PipelineSettings;
+
+/** How one option is parsed and checked. */
+export type OptionKind =
+  | { type: "int"; min: number; max: number; odd?: boolean; zeroOk?: boolean }
+  | { type: "number"; min: number; exclusiveMin?: boolean }
+  | { type: "choice"; choices: readonly string[] }
+  | { type: "size" }
+  | { type: "path" };
+
+/** One entry of the design table. */
+export interface OptionSpec {
+  /** Key in {@link PipelineSettings}. */
+  name: SettingName;
+  /** Command-line flag without the dashes. */
+  flag: string;
+  /** Placeholder in the help text. */
+  arg: string;
+  kind: OptionKind;
+  /** Default value (`undefined`: resolved at run time, e.g. cores or the model path). */
+  default: string | number | undefined;
+  /** Help line (the default is appended from `default` or `defaultText`). */
+  help: string;
+  /** Shown as the default in help when `default` is undefined. */
+  defaultText?: string;
+  /** True when the option changes the map (it is part of the evaluation's resume key). */
+  changesMap: boolean;
+  /** Further help lines, indented under the first. */
+  more?: string[];
+}
+
+/** The table: one entry per pipeline option, in help order. */
+export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "patch",
+    flag: "patch",
+    arg: "T",
+    kind: { type: "int", min: 1, max: 255, odd: true },
+    default: 9,
+    help: "context patch side, odd",
+    changesMap: true,
+  },
+  {
+    name: "sigmaP",
+    flag: "sigma-p",
+    arg: "S",
+    kind: { type: "number", min: 0, exclusiveMin: true },
+    default: 3,
+    help: "sigma of the patch weights",
+    changesMap: true,
+  },
+  {
+    name: "sigmaS",
+    flag: "sigma-s",
+    arg: "S",
+    kind: { type: "number", min: 0 },
+    default: 1,
+    help: "sigma of the 5x5 blur inside each patch, 0 = off",
+    changesMap: true,
+  },
+  {
+    name: "size",
+    flag: "size",
+    arg: "original|N",
+    kind: { type: "size" },
+    default: "original",
+    help: "resize the input to NxN first (320 = paper's low-res)",
+    changesMap: true,
+  },
+  {
+    name: "model",
+    flag: "model",
+    arg: "PATH",
+    kind: { type: "path" },
+    default: undefined,
+    defaultText: "$FCA_MODEL, then models/resnet50v2-stage2.onnx",
+    help: "ONNX backbone",
+    changesMap: true,
+  },
+  {
+    name: "backend",
+    flag: "backend",
+    arg: "B",
+    kind: { type: "choice", choices: BACKEND_KINDS },
+    default: "auto",
+    help: "auto|webgpu|cpu (auto: webgpu on a hardware GPU, else cpu)",
+    changesMap: false,
+  },
+  {
+    name: "threads",
+    flag: "threads",
+    arg: "N",
+    kind: { type: "int", min: 1, max: 64 },
+    default: undefined,
+    defaultText: "all cores, at most 8",
+    help: "CPU threads",
+    changesMap: false,
+  },
+  {
+    name: "features",
+    flag: "features",
+    arg: "F",
+    kind: { type: "choice", choices: FEATURE_KINDS },
+    default: "onnx",
+    help: "onnx (--model) | vgg | colors | random | laws",
+    changesMap: true,
+  },
+  {
+    name: "stats",
+    flag: "stats",
+    arg: "S",
+    kind: { type: "choice", choices: STATS_KINDS },
+    default: "fca",
+    help: "fca | sww | hist | moments | aota",
+    changesMap: true,
+  },
+  {
+    name: "reference",
+    flag: "reference",
+    arg: "R",
+    kind: { type: "choice", choices: REFERENCE_KINDS },
+    default: "median",
+    help: "median | random | knn",
+    changesMap: true,
+  },
+  {
+    name: "seed",
+    flag: "seed",
+    arg: "N",
+    kind: { type: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
+    default: 0,
+    help: "seed of the random reference / random features",
+    changesMap: true,
+  },
+  {
+    name: "knnK",
+    flag: "knn-k",
+    arg: "K",
+    kind: { type: "int", min: 1, max: 1_000_000 },
+    default: undefined,
+    defaultText: "10",
+    help: "neighbours of the k-NN reference",
+    changesMap: true,
+  },
+  {
+    name: "knnStride",
+    flag: "knn-stride",
+    arg: "S",
+    kind: { type: "int", min: 1, max: 1_000_000 },
+    default: undefined,
+    defaultText: "1",
+    help: "step between k-NN candidate windows",
+    changesMap: true,
+  },
+  {
+    name: "tile",
+    flag: "tile",
+    arg: "N",
+    kind: { type: "int", min: 32, max: 65536, zeroOk: true },
+    default: 0,
+    help: "process in NxN-pixel tiles, same map, memory per tile (0 = only images over",
+    more: [
+      "4096x4096 px, 256 MB of features or the GPU's buffer limits); every --stats but aota",
+      "and every --reference but knn (they compare each window with all others)",
+    ],
+    changesMap: false,
+  },
+];
+
+/** Largest `--size`. */
+export const MAX_SIZE = 16384;
+
+/** `parseArgs` option descriptors of every pipeline flag (all take a string value). */
+export const PIPELINE_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(
+  PIPELINE_OPTIONS.map((o) => [o.flag, { type: "string" as const }]),
+);
+
+/** The help lines of the pipeline flags, aligned, for both the detect and the eval help. */
+export const PIPELINE_HELP: string = PIPELINE_OPTIONS.map(helpLines).join("\n");
+
+function helpLines(o: OptionSpec): string {
+  const head = `  --${o.flag} ${o.arg}`.padEnd(21);
+  const def = o.default ?? o.defaultText;
+  const tail = def === undefined ? "" : ` (default ${def})`;
+  const lines = [`${head}${o.help}${o.more ? "" : tail}`];
+  const more = o.more ?? [];
+  more.forEach((m, i) => lines.push(`${" ".repeat(21)}${m}${i === more.length - 1 ? tail : ""}`));
+  return lines.join("\n");
+}
+
+/** A bad option value; the message is one line naming the flag. */
+export class OptionError extends Error {}
+
+/** The entry of `name`. */
+export function optionSpec(name: SettingName): OptionSpec {
+  const spec = PIPELINE_OPTIONS.find((o) => o.name === name);
+  if (!spec) throw new Error(`design.ts: no option named ${name}`);
+  return spec;
+}
+
+/**
+ * Check one value against its entry and return it in its typed form. `raw` is a flag's string or
+ * a library caller's value; throws an {@link OptionError} naming the flag.
+ */
+export function checkOption(spec: OptionSpec, raw: unknown): string | number {
+  const flag = `--${spec.flag}`;
+  const k = spec.kind;
+  switch (k.type) {
+    case "choice": {
+      if (typeof raw !== "string" || !k.choices.includes(raw)) {
+        const list = spec.name === "backend"
+          ? "auto, webgpu or cpu"
+          : `one of ${k.choices.join(", ")}`;
+        throw new OptionError(`${flag} must be ${list}, got '${raw}'`);
+      }
+      return raw;
+    }
+    case "path":
+      if (typeof raw !== "string" || raw.length === 0) {
+        throw new OptionError(`${flag} must be a path, got '${raw}'`);
+      }
+      return raw;
+    case "size": {
+      if (raw === "original") return raw;
+      const v = toNumber(raw);
+      if (!Number.isInteger(v) || v < 8 || v > MAX_SIZE) {
+        throw new OptionError(
+          `${flag} must be 'original' or an integer in [8, ${MAX_SIZE}], got '${raw}'`,
+        );
+      }
+      return v;
+    }
+    case "number": {
+      const v = toNumber(raw);
+      if (!Number.isFinite(v)) throw new OptionError(`${flag} must be a number, got '${raw}'`);
+      if (k.exclusiveMin ? v <= k.min : v < k.min) {
+        throw new OptionError(
+          k.exclusiveMin
+            ? `${flag} must be a positive number, got ${v}`
+            : `${flag} must be a number >= ${k.min}${
+              spec.name === "sigmaS" ? " (0 turns the blur off)" : ""
+            }, got ${v}`,
+        );
+      }
+      return v;
+    }
+    case "int": {
+      const v = toNumber(raw);
+      if (k.odd) {
+        if (!Number.isInteger(v) || v < k.min || v % 2 === 0 || v > k.max) {
+          throw new OptionError(`${flag} must be an odd integer >= ${k.min}, got ${raw}`);
+        }
+        return v;
+      }
+      const ok = Number.isInteger(v) && ((k.zeroOk && v === 0) || (v >= k.min && v <= k.max));
+      if (!ok) {
+        const range = k.max >= Number.MAX_SAFE_INTEGER
+          ? `an integer >= ${k.min}`
+          : k.zeroOk
+          ? `0 (automatic) or an integer in [${k.min}, ${k.max}]`
+          : k.max >= 1_000_000
+          ? `an integer >= ${k.min}`
+          : `an integer in [${k.min}, ${k.max}]`;
+        throw new OptionError(`${flag} must be ${range}, got '${raw}'`);
+      }
+      return v;
+    }
+  }
+}
+
+function toNumber(raw: unknown): number {
+  if (typeof raw === "number") return raw;
+  if (typeof raw !== "string" || raw.trim() === "") return NaN;
+  return Number(raw);
+}
+
+/**
+ * Settings from a record keyed by setting name (library callers; absent = default), every value
+ * checked by the table and the design combination checked by {@link checkDesign}.
+ */
+export function resolveSettings(given: Partial<Record<SettingName, unknown>>): PipelineSettings {
+  const out: Record<string, unknown> = {};
+  for (const spec of PIPELINE_OPTIONS) {
+    const raw = given[spec.name];
+    if (raw === undefined) {
+      if (spec.default !== undefined) out[spec.name] = spec.default;
+      continue;
+    }
+    out[spec.name] = checkOption(spec, raw);
+  }
+  const settings = out as unknown as PipelineSettings;
+  checkDesign(settings.stats, settings.reference);
+  return settings;
+}
+
+/** Settings from `parseArgs` values keyed by flag (the CLI). */
+export function parsePipelineFlags(values: Record<string, unknown>): PipelineSettings {
+  const byName: Partial<Record<SettingName, unknown>> = {};
+  for (const spec of PIPELINE_OPTIONS) byName[spec.name] = values[spec.flag];
+  return resolveSettings(byName);
+}
+
+/** Throw a one-line error unless `stats` and `reference` can be combined. */
+export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
+  checkOption(optionSpec("stats"), stats);
+  checkOption(optionSpec("reference"), reference);
+  const ok = stats === "fca" || stats === "sww" || reference === "median" ||
+    (stats === "aota" && reference === "knn");
+  if (!ok) {
+    throw new OptionError(
+      `--stats ${stats} compares with global statistics and does not take --reference ${reference} (only fca and sww do)`,
+    );
+  }
+}
+
+/** Why a design cannot be tiled, or undefined when it can (see the tiler). */
+export function untileableReason(design: Pick<Design, "stats" | "reference">): string | undefined {
+  if (design.reference === "knn") {
+    return "--reference knn compares every window with all others and cannot be tiled";
+  }
+  if (design.stats === "aota") {
+    return "--stats aota compares every pixel with all others and cannot be tiled";
+  }
+  return undefined;
+}
+
+/** True for the design points the WebGPU backend runs (everything but k-NN and aota). */
+export function runsOnGpu(design: Pick<Design, "stats" | "reference">): boolean {
+  return design.reference !== "knn" && design.stats !== "aota";
+}
+
+/**
+ * The settings that determine a map, for the evaluation's resume key: every option whose entry
+ * says `changesMap`, with defaults filled in, keyed by setting name.
+ */
+export function mapKeySettings(settings: PipelineSettings): Record<string, unknown> {
+  const key: Record<string, unknown> = {};
+  for (const spec of PIPELINE_OPTIONS) {
+    if (spec.changesMap && spec.name !== "model") key[spec.name] = settings[spec.name] ?? null;
+  }
+  return key;
+}

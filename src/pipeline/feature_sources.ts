@@ -1,0 +1,139 @@
+/**
+ * The feature extractors a {@link Detector} composes (the first of its three parts): the ONNX
+ * backbone on the CPU (onnxruntime-node, or wasm), the ONNX backbone on WebGPU (features left on
+ * the device), and the hand-crafted extractors (computed on the CPU; uploaded on webgpu).
+ * @module
+ */
+import type { Design, HandcraftedKind } from "../design.ts";
+import type { BackboneSpec, HostFeatureExtractor } from "../features/backbone.ts";
+import { createCpuBackbone } from "../features/backbone_cpu.ts";
+import { type GpuFeatures, WebGpuBackbone } from "../features/backbone_webgpu.ts";
+import { handcraftedFeatures } from "../features/handcrafted.ts";
+import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
+import { resolveModelPath } from "../features/model_path.ts";
+import { createBuffer } from "../gpu/buffers.ts";
+import type { RgbImage } from "../io/types.ts";
+import { hostFeatureExtractor } from "./tiling/gpu.ts";
+
+/** A neural backbone read from disk: its manifest, bytes and the spec the runtimes need. */
+export interface LoadedModel {
+  manifest: ModelManifest;
+  bytes: Uint8Array;
+  spec: BackboneSpec;
+  /** File name, for messages. */
+  name: string;
+}
+
+/** True when `design` extracts features with a neural network (then they are min-max scaled). */
+export function isNeural(design: Pick<Design, "features">): boolean {
+  return design.features === "onnx" || design.features === "vgg";
+}
+
+/** Read the model file of a neural design (`onnx`: `model`, else the default search; `vgg`). */
+export async function loadModel(design: Design, model?: string): Promise<LoadedModel> {
+  const path = design.features === "vgg" ? resolveVggPath(model) : resolveModelPath(model);
+  const manifest = await loadManifestFor(path);
+  return {
+    manifest,
+    bytes: await Deno.readFile(path),
+    name: path.split(/[\\/]/).pop() ?? path,
+    spec: {
+      input: manifest.input,
+      output: manifest.output,
+      mean: manifest.normalisation.mean,
+      std: manifest.normalisation.std,
+    },
+  };
+}
+
+/** Features into host memory: the ONNX model on the CPU, or a hand-crafted extractor. */
+export async function hostSource(
+  design: Design,
+  model: LoadedModel | undefined,
+  threads?: number,
+): Promise<HostFeatureExtractor> {
+  if (!model) return handcraftedSource(design.features as HandcraftedKind, design.seed);
+  return await createCpuBackbone(model.bytes, model.spec, { threads, modelName: model.name });
+}
+
+/**
+ * Features on a GPU device: the ONNX model on onnxruntime-web's WebGPU execution provider, or a
+ * hand-crafted extractor whose features are uploaded. `host` reads them back (for tiling).
+ */
+export interface DeviceSource {
+  readonly runtime: string;
+  /** Features of one image on the device; release them once the last reader is submitted. */
+  run(image: RgbImage): Promise<GpuFeatures>;
+  /** The same features in host memory (one readback), for the tiled path. */
+  readonly host: HostFeatureExtractor;
+  dispose(): Promise<void>;
+}
+
+/** The device source of `design` on `device`. */
+export async function deviceSource(
+  device: GPUDevice,
+  design: Design,
+  model: LoadedModel | undefined,
+): Promise<DeviceSource> {
+  if (model) {
+    const backbone = await WebGpuBackbone.create(device, model.bytes, model.spec);
+    return {
+      runtime: "onnxruntime-web/webgpu",
+      run: (image) => backbone.run(image),
+      host: hostFeatureExtractor(backbone),
+      dispose: () => backbone.dispose(),
+    };
+  }
+  const host = handcraftedSource(design.features as HandcraftedKind, design.seed);
+  let buffer: GPUBuffer | null = null;
+  return {
+    runtime: host.runtime,
+    host,
+    async run(image) {
+      const t = performance.now();
+      const f = await host.extract(image);
+      const bytes = f.data.byteLength;
+      if (!buffer || buffer.size < bytes) {
+        buffer?.destroy();
+        buffer = createBuffer(device, "hand-crafted features", bytes);
+      }
+      device.queue.writeBuffer(buffer, 0, f.data as Float32Array<ArrayBuffer>);
+      return {
+        features: buffer,
+        channels: f.channels,
+        height: f.height,
+        width: f.width,
+        image: buffer, // not an image: the caller only blends overlays over neural inputs
+        release() {},
+        timings: { features: performance.now() - t },
+      };
+    },
+    dispose() {
+      buffer?.destroy();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A hand-crafted extractor as a host feature source. */
+function handcraftedSource(kind: HandcraftedKind, seed: number): HostFeatureExtractor {
+  return {
+    runtime: `hand-crafted ${kind} features`,
+    extract: (image) => Promise.resolve(handcraftedFeatures(kind, image, seed)),
+    dispose: () => Promise.resolve(),
+  };
+}
+
+/** `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `models/vgg19norm-conv1_2.onnx`. */
+function resolveVggPath(option?: string): string {
+  const path = option ?? Deno.env.get("FCA_VGG_MODEL") ??
+    new URL("../../models/vgg19norm-conv1_2.onnx", import.meta.url).pathname;
+  try {
+    Deno.statSync(path);
+  } catch {
+    throw new Error(
+      `VGG model ${path} not found: pass --model PATH or set FCA_VGG_MODEL (e.g. ../shared/models/vgg19norm-conv1_2.onnx)`,
+    );
+  }
+  return path;
+}
