@@ -3,12 +3,11 @@
  * leaves a half-written file under the final name.
  * @module
  */
+import { splitPath } from "./paths.ts";
 
 /** Write `bytes` to `path` atomically (temporary file in the same folder, then rename). */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const name = slash >= 0 ? path.slice(slash + 1) : path;
+  const { dir, name } = splitPath(path);
   const tmp = `${dir}.${name}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     await Deno.writeFile(tmp, bytes);

@@ -4,6 +4,7 @@
  * also be a single category folder (it then contains `test/` itself).
  * @module
  */
+import { baseName } from "../base/paths.ts";
 
 /** One test image with its mask. */
 export interface DatasetImage {
@@ -143,11 +144,6 @@ function applyList(all: Map<string, DatasetImage[]>, list: ImageList): Map<strin
     );
   }
   return out;
-}
-
-function baseName(p: string): string {
-  const parts = p.split(/[\\/]/).filter((s) => s.length);
-  return parts[parts.length - 1] ?? p;
 }
 
 async function isDir(p: string): Promise<boolean> {

@@ -1,22 +1,9 @@
 /**
- * Data types shared by every stage of the pipeline.
+ * The FCA parameters, and the map types of `src/base/maps.ts` re-exported for the FCA stages.
  * @module
  */
 
-/** A feature map of one image: `channels` planes of `height`×`width`, channel-major (CHW). */
-export interface FeatureMap {
-  channels: number;
-  height: number;
-  width: number;
-  data: Float32Array;
-}
-
-/** A single-channel float map, row-major. */
-export interface ScalarMap {
-  height: number;
-  width: number;
-  data: Float32Array;
-}
+export type { FeatureMap, ScalarMap } from "../base/maps.ts";
 
 /** FCA hyper-parameters (paper defaults: patch 9, σp 3, σs 1). */
 export interface FcaParams {

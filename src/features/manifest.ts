@@ -4,6 +4,7 @@
  * models/manifest.json (by file name or sha256), or, failing both, the graph itself.
  * @module
  */
+import { baseName } from "../base/paths.ts";
 
 import { createHash } from "node:crypto";
 import builtinJson from "../../models/manifest.json" with { type: "json" };
@@ -237,8 +238,4 @@ function checked(path: string, sig: GraphSignature, m: ModelManifest): ModelMani
 /** Graph inputs that are real inputs (IR < 4 models also list their weights as inputs). */
 function graphInputs(sig: GraphSignature): string[] {
   return sig.inputs.map((v) => v.name).filter((n) => !sig.initializerNames.has(n));
-}
-
-function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
 }

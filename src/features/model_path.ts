@@ -3,6 +3,7 @@
  * `models/` folder (found from this file's URL, so any cwd and `deno compile` work).
  * @module
  */
+import { splitPath } from "../base/paths.ts";
 
 /** File name of the default backbone. */
 export const DEFAULT_MODEL_FILE = "resnet50v2-stage2.onnx";
@@ -27,7 +28,7 @@ export function defaultModelLocations(): string[] {
   if (here.protocol === "file:") out.push(fromFileUrl(here));
   try {
     const exe = Deno.execPath();
-    const dir = exe.slice(0, Math.max(exe.lastIndexOf("/"), exe.lastIndexOf("\\")) + 1);
+    const { dir } = splitPath(exe);
     // Only meaningful for a compiled binary; for `deno run` this is Deno's own folder.
     if (!/^deno(\.exe)?$/i.test(exe.slice(dir.length))) {
       out.push(`${dir}models/${DEFAULT_MODEL_FILE}`);

@@ -6,6 +6,7 @@
  * requested once per process; later calls get the same promise.
  * @module
  */
+import type { BackendChoice } from "../design.ts";
 
 /** The shared device and what the adapter says about itself. */
 export interface GpuContext {
@@ -25,9 +26,6 @@ export interface AdapterFacts {
   description?: string;
   isFallbackAdapter?: boolean;
 }
-
-/** What the user asked for with `--backend`. */
-export type BackendRequest = "auto" | "webgpu" | "cpu";
 
 /** The backend decision and why it was made (printed with the results). */
 export interface BackendDecision {
@@ -81,7 +79,7 @@ export function describeAdapter(info: AdapterFacts): string {
  * (that is how the GPU tests run on llvmpipe) but throws when there is no adapter at all.
  */
 export function decideBackend(
-  requested: BackendRequest,
+  requested: BackendChoice,
   adapter: AdapterFacts | null,
 ): BackendDecision {
   if (requested === "cpu") return { backend: "cpu", reason: "requested" };
@@ -190,7 +188,7 @@ async function createDevice(adapter: GPUAdapter, facts: AdapterFacts): Promise<G
  * shared device when the answer is webgpu. Throws one line for a forced webgpu without an adapter.
  */
 export async function chooseBackend(
-  requested: BackendRequest,
+  requested: BackendChoice,
 ): Promise<BackendDecision & { gpu: GpuContext | null }> {
   if (requested === "cpu") return { ...decideBackend("cpu", null), gpu: null };
   const adapter = await requestAdapterOnce();

@@ -2,7 +2,8 @@
  * Writing one detection to disk: heatmap PNG, overlay PNG and float32 `.npy`, each atomically.
  * @module
  */
-import type { ScalarMap } from "../fca/types.ts";
+import { splitPath } from "../base/paths.ts";
+import type { ScalarMap } from "../base/maps.ts";
 import type { RgbImage } from "./types.ts";
 import { encodePng } from "./encode.ts";
 import { overlay } from "./colormap.ts";
@@ -18,9 +19,9 @@ export interface OutputPaths {
 
 /** `<stem>.anomaly.png`, `<stem>.overlay.png`, `<stem>.anomaly.npy` beside the input or in `outDir`. */
 export function outputPaths(inputPath: string, outDir?: string): OutputPaths {
-  const slash = Math.max(inputPath.lastIndexOf("/"), inputPath.lastIndexOf("\\"));
-  const dir = outDir ?? (slash >= 0 ? inputPath.slice(0, slash) : ".");
-  const name = inputPath.slice(slash + 1);
+  const split = splitPath(inputPath);
+  const dir = outDir ?? (split.dir === "" ? "." : split.dir);
+  const name = split.name;
   const dot = name.lastIndexOf(".");
   const stem = dot > 0 ? name.slice(0, dot) : name;
   const base = `${dir.replace(/[\\/]+$/, "") || "/"}/${stem}`;

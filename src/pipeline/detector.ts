@@ -21,7 +21,7 @@ import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
 import { chooseBackend } from "../gpu/device.ts";
-import { GpuFca } from "../gpu/fca_gpu.ts";
+import { type GpuDesign, GpuFca } from "../gpu/fca_gpu.ts";
 import { GpuStats } from "../gpu/stats_gpu.ts";
 import { colorize, INFERNO_RGBA8 } from "../io/colormap.ts";
 import { OVERLAY_ALPHA } from "../io/outputs.ts";
@@ -310,7 +310,12 @@ async function gpuForward(
   const tileFor = (image: RgbImage) =>
     neural ? gpuTileFor(image, channels, stride, device!.limits, settings.tile) : settings.tile;
   const engine = gpuHostEngine(settings, fca, stats);
-  const design = { stats: settings.stats, reference: settings.reference, seed: settings.seed };
+  // Only designs that run on the GPU get here (runsOnGpu): no k-NN reference, no aota.
+  const design = {
+    stats: settings.stats as GpuDesign["stats"],
+    reference: settings.reference as GpuDesign["reference"],
+    seed: settings.seed,
+  };
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine, tileFor),

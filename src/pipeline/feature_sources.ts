@@ -4,6 +4,7 @@
  * the device), and the hand-crafted extractors (computed on the CPU; uploaded on webgpu).
  * @module
  */
+import { baseName } from "../base/paths.ts";
 import type { Design, HandcraftedKind } from "../design.ts";
 import type { BackboneSpec, HostFeatureExtractor } from "../features/backbone.ts";
 import { createCpuBackbone } from "../features/backbone_cpu.ts";
@@ -36,7 +37,7 @@ export async function loadModel(design: Design, model?: string): Promise<LoadedM
   return {
     manifest,
     bytes: await Deno.readFile(path),
-    name: path.split(/[\\/]/).pop() ?? path,
+    name: baseName(path),
     spec: {
       input: manifest.input,
       output: manifest.output,
