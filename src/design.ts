@@ -228,10 +228,10 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "N",
     kind: { type: "int", min: 32, max: 65536, zeroOk: true },
     default: 0,
-    help: "process in NxN-pixel tiles, same map, memory per tile (0 = only images over",
+    help: "process in NxN-pixel tiles: same map, memory per tile (0 = only images",
     more: [
-      "4096x4096 px, 256 MB of features or the GPU's buffer limits); every --stats but aota",
-      "and every --reference but knn (they compare each window with all others)",
+      "over 4096x4096 px, 256 MB of features or the GPU's buffer limits; not for",
+      "--stats aota or --reference knn, which compare each window with all others)",
     ],
     changesMap: false,
   },

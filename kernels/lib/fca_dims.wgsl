@@ -1,5 +1,6 @@
 // lib/fca_dims.wgsl — not a kernel: the `Dims` uniform shared by the FCA kernels
-// (`//#include fca_dims`; 16 × 32-bit fields, DIMS_BYTES in src/gpu/fca_gpu.ts, which writes them).
+// (`//#include fca_dims`). The host reflects this layout (src/gpu/wgsl_reflect.ts) and writes
+// it by field name in src/gpu/fca_gpu.ts; a field added here and not written there throws.
 
 struct Dims {
   channels: u32, height: u32, width: u32, side: u32,

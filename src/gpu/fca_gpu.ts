@@ -971,6 +971,15 @@ export function randomTileOrigin(
   return [y0, x0];
 }
 
+/** True when the GPU runs `design` (fca or sww with median or random; hist, moments + median). */
+export function isGpuDesign(
+  design: { stats: string; reference: string; seed: number },
+): design is GpuDesign {
+  const stats = design.stats as GpuStatsKind, reference = design.reference as GpuReferenceKind;
+  return GPU_STATS_KINDS.includes(stats) && GPU_REFERENCE_KINDS.includes(reference) &&
+    (stats === "fca" || stats === "sww" || reference === "median");
+}
+
 /** Throw a one-line error unless the GPU runs `design` with `params`. */
 export function checkDesign(design: GpuDesign, params: FcaParams): void {
   const { stats, reference, seed } = design;
