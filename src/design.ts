@@ -228,10 +228,10 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "N",
     kind: { type: "int", min: 32, max: 65536, zeroOk: true },
     default: 0,
-    help: "process in NxN-pixel tiles: same map, memory per tile (0 = only images",
+    help: "process in NxN-pixel tiles: same map, less memory (0 = tile only images",
     more: [
-      "over 4096x4096 px, 256 MB of features or the GPU's buffer limits; not for",
-      "--stats aota or --reference knn, which compare each window with all others)",
+      "over 4096x4096 px, 256 MB of features or the GPU limits; not for --stats",
+      "aota or --reference knn, which compare every window with all others)",
     ],
     changesMap: false,
   },
