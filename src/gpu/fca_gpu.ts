@@ -4,9 +4,17 @@
  * the colormap — all WGSL kernels in `kernels/`, recorded into one command encoder and submitted
  * once per image. The CPU modules in `src/fca/` are the specification these are tested against.
  *
- * Pipelines are compiled once per device ({@link GpuFca.create}); the buffers of one problem size
- * form a plan that is reused while the size stays the same and destroyed when it changes or on
- * {@link GpuFca.dispose}, so a stream of images does not leak.
+ * The same submission runs the rest of the design space that the GPU supports
+ * ({@link GpuDesign}): the random reference (kernels/reference_tile.wgsl) and the sww, hist and
+ * moments statistics (kernels/stats_*.wgsl) in place of FCA, with no readback before the final
+ * map.
+ *
+ * Kernels, their bindings (by name) and dispatches come from the table in `./kernels.ts`; the
+ * `Dims`, `StatsDims` and `TileOrigin` uniforms are written by field name through layouts
+ * reflected from the WGSL (`./wgsl_reflect.ts`). Pipelines are compiled once per device
+ * ({@link GpuFca.create}; kernels beyond the default design's on first use); the buffers of one
+ * problem size form a plan that is reused while the size stays the same and destroyed when it
+ * changes or on {@link GpuFca.dispose}, so a stream of images does not leak.
  * @module
  */
 import { SerialQueue } from "../base/serial_queue.ts";
@@ -53,7 +61,7 @@ export interface GpuFcaOutputSpec {
   colormapLut: Uint8Array;
   /** Colormap range; default: the map's own minimum and maximum. */
   range?: { lo: number; hi: number };
-  /** Also read back the FCA map at feature resolution. */
+  /** Also read back the map at feature resolution (FCA or the design's statistic). */
   keepFeatureMap?: boolean;
   /**
    * Also blend the heatmap over this image, planar RGB `[3, height, width]` f32 in [0, 1] at the
@@ -72,7 +80,7 @@ export interface GpuFcaOutput {
   heatmap: Uint8Array;
   lo: number;
   hi: number;
-  /** The FCA map at feature resolution (height×width), when `keepFeatureMap` was set. */
+  /** The design's map at feature resolution (height×width), when `keepFeatureMap` was set. */
   featureMap?: Float32Array;
   /** The overlay as interleaved RGB8 (3 bytes per pixel), when `overlay` was given. */
   overlayRgb?: Uint8Array;
