@@ -1,6 +1,7 @@
 // reference_tile.wgsl — the random reference (paper Sec. 3.3; CPU specification: randomReference
 // in src/fca/references.ts): the T×T window of the unpadded map with top-left (tile.y0, tile.x0),
-// sorted per channel. The host draws the origin from the seed exactly as randomReference does.
+// sorted per channel. The host draws the origin from the seed with randomReferenceOrigin (the
+// draw of randomReference).
 //
 // Invocation (k, c) takes value k of the window (row-major) and computes its stable rank
 //   rank = #{m : x_m < x_k} + #{m < k : x_m == x_k}

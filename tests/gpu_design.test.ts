@@ -6,15 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { gpuTest, SHARED_GPU } from "./_gpu.ts";
-import {
-  DEFAULT_GPU_DESIGN,
-  type GpuDesign,
-  GpuFca,
-  isGpuDesign,
-  randomTileOrigin,
-} from "../src/gpu/fca_gpu.ts";
+import { DEFAULT_GPU_DESIGN, type GpuDesign, GpuFca, isGpuDesign } from "../src/gpu/fca_gpu.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { anomalyMapCpu, randomReference } from "../src/fca/stats/mod.ts";
+import { randomReferenceOrigin } from "../src/fca/references.ts";
 import { resizeBilinear } from "../src/fca/upsample.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
 import { relativeMaxError, rng } from "./_shared.ts";
@@ -163,7 +158,7 @@ gpuTest("gpu random reference equals randomReference (seeds, origins at the edge
     for (const seed of [0, 1, 2, 99, -4]) {
       const got = await fca.randomReference(f, T, seed);
       assert.deepEqual(got, randomReference(f, T, seed), `${C}x${H}x${W} T=${T} seed ${seed}`);
-      const [y0, x0] = randomTileOrigin(H, W, T, seed);
+      const [y0, x0] = randomReferenceOrigin(H, W, T, seed);
       assert.ok(y0 >= 0 && x0 >= 0 && y0 + T <= H && x0 + T <= W);
     }
   }

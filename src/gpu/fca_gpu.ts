@@ -18,8 +18,8 @@
  * @module
  */
 import { SerialQueue } from "../base/serial_queue.ts";
-import { randomInt, seededUniform } from "../base/rng.ts";
 import { tileCounts } from "../fca/median_reference.ts";
+import { randomReferenceOrigin } from "../fca/references.ts";
 import { BLUR_SIZE, gaussian1d, patchWeights, validateParams } from "../fca/params.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
 import { bilinearTaps } from "../fca/upsample.ts";
@@ -782,7 +782,7 @@ export class GpuFca {
       queue.writeBuffer(this.#extra(plan, "weights"), 0, weights);
     }
     if (work.reference === "random") {
-      const [y0, x0] = randomTileOrigin(plan.height, plan.width, plan.patch, work.seed);
+      const [y0, x0] = randomReferenceOrigin(plan.height, plan.width, plan.patch, work.seed);
       const origin = writeStruct(this.#layouts.tile, { y0, x0 });
       queue.writeBuffer(this.#extra(plan, "tile"), 0, origin);
     }
@@ -960,23 +960,6 @@ export class GpuFca {
     ) b.destroy();
     this.#plan = null;
   }
-}
-
-/**
- * Top-left corner of the random reference's tile for `seed`: the draw of src/fca/references.ts
- * `randomReference` (same generator, same order: row, then column, over all complete tiles).
- */
-export function randomTileOrigin(
-  height: number,
-  width: number,
-  patch: number,
-  seed: number,
-): [number, number] {
-  tileCounts(height, width, patch); // throws when no complete tile fits
-  const uniform = seededUniform(seed);
-  const y0 = randomInt(uniform, height - patch + 1);
-  const x0 = randomInt(uniform, width - patch + 1);
-  return [y0, x0];
 }
 
 /** True when the GPU runs `design` (fca or sww with median or random; hist, moments + median). */
