@@ -21,8 +21,7 @@ import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
 import { chooseBackend } from "../gpu/device.ts";
-import { type GpuDesign, GpuFca } from "../gpu/fca_gpu.ts";
-import { GpuStats } from "../gpu/stats_gpu.ts";
+import { GpuFca, isGpuDesign } from "../gpu/fca_gpu.ts";
 import { colorize, INFERNO_RGBA8 } from "../io/colormap.ts";
 import { OVERLAY_ALPHA } from "../io/outputs.ts";
 import { resizeImage } from "../io/resize.ts";
@@ -304,18 +303,16 @@ async function gpuForward(
 ): Promise<Forward> {
   const source: DeviceSource = await deviceSource(device!, settings, model);
   const fca = await GpuFca.create(device!);
-  const stats = await GpuStats.create(device!);
   const neural = isNeural(settings);
   const channels = model?.manifest.channels ?? 512, stride = model?.manifest.stride ?? 8;
   const tileFor = (image: RgbImage) =>
     neural ? gpuTileFor(image, channels, stride, device!.limits, settings.tile) : settings.tile;
-  const engine = gpuHostEngine(settings, fca, stats);
+  const design = { stats: settings.stats, reference: settings.reference, seed: settings.seed };
   // Only designs that run on the GPU get here (runsOnGpu): no k-NN reference, no aota.
-  const design = {
-    stats: settings.stats as GpuDesign["stats"],
-    reference: settings.reference as GpuDesign["reference"],
-    seed: settings.seed,
-  };
+  if (!isGpuDesign(design)) {
+    throw new Error(`webgpu: ${design.stats}/${design.reference} is CPU-only`);
+  }
+  const engine = gpuHostEngine(design, fca);
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine, tileFor),
@@ -357,7 +354,6 @@ async function gpuForward(
       }
     },
     async dispose() {
-      stats.dispose();
       fca.dispose();
       await source.dispose();
     },

@@ -10,8 +10,7 @@ import type { CpuFca } from "../fca/fast/mod.ts";
 import { fcaMapReference } from "../fca/rank_matching.ts";
 import { anomalyMapCpu, histStatistic, momentsStatistic, swwMap } from "../fca/stats/mod.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
-import type { GpuFca } from "../gpu/fca_gpu.ts";
-import type { GpuStats } from "../gpu/stats_gpu.ts";
+import type { GpuDesign, GpuFca } from "../gpu/fca_gpu.ts";
 import type { TileStatistic } from "./tiling/tiler.ts";
 
 /** A map generator on host features (already min-max scaled when they are neural). */
@@ -59,14 +58,12 @@ export function cpuStatsEngine(design: Design): HostMapEngine {
  * The WebGPU kernels on host features (one upload and one readback per call): the engine of the
  * webgpu backend's tiles. `hist` and `moments` tiles run on the CPU (see {@link tileStatistic}).
  */
-export function gpuHostEngine(design: Design, fca: GpuFca, stats: GpuStats): HostMapEngine {
+export function gpuHostEngine(design: GpuDesign, fca: GpuFca): HostMapEngine {
   return {
     stage: design.stats,
-    featureMap: () => Promise.reject(new Error("gpuHostEngine: only tiles use the host path")),
+    featureMap: (features, params) => fca.designMap(features, params, design),
     mapWithReference: (features, params, reference) =>
-      design.stats === "sww"
-        ? stats.map(features, { stats: "sww", params, reference })
-        : fca.fcaMap(features, params, { reference }),
+      fca.designMap(features, params, design, { reference }),
     dispose() {},
   };
 }
