@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
-import { SHARED_GPU } from "./_gpu.ts";
+import { countSubmitsAndMaps, SHARED_GPU } from "./_gpu.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { relativeMaxError } from "./_shared.ts";
 
@@ -59,33 +59,17 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
-    const submit = GPUQueue.prototype.submit;
-    const mapAsync = GPUBuffer.prototype.mapAsync;
-    let submits = 0;
-    const maps: number[] = []; // the submission count at each mapAsync
     for (const design of CASES) {
       const web = await Detector.create({ ...design, params, backend: "webgpu" });
       try {
         await web.detect(image); // compile and plan first
-        GPUQueue.prototype.submit = function (this: GPUQueue, ...args) {
-          submits++;
-          return submit.apply(this, args);
-        };
-        GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args) {
-          maps.push(submits);
-          return mapAsync.apply(this, args);
-        };
-        submits = 0;
-        maps.length = 0;
-        await web.detect(image);
+        const [, { submits, maps }] = await countSubmitsAndMaps(() => web.detect(image));
         const what = `${design.features}/${design.stats}/${design.reference ?? "median"}`;
         // Hand-crafted features are uploaded with writeBuffer: the one submission is the map's.
         assert.equal(submits, 1, `${what}: ${submits} submissions`);
         assert.ok(maps.length >= 1, `${what}: nothing read back`);
         assert.ok(maps.every((n) => n === 1), `${what}: a readback before the final map`);
       } finally {
-        GPUQueue.prototype.submit = submit;
-        GPUBuffer.prototype.mapAsync = mapAsync;
         await web.dispose();
       }
     }

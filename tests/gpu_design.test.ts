@@ -5,7 +5,7 @@
  * on llvmpipe; ignored when there is no adapter.
  */
 import assert from "node:assert/strict";
-import { gpuTest, SHARED_GPU } from "./_gpu.ts";
+import { countSubmitsAndMaps, gpuTest, SHARED_GPU } from "./_gpu.ts";
 import { DEFAULT_GPU_DESIGN, type GpuDesign, GpuFca, isGpuDesign } from "../src/gpu/fca_gpu.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { anomalyMapCpu, randomReference } from "../src/fca/stats/mod.ts";
@@ -187,37 +187,15 @@ gpuTest("gpu run(): exactly one readback submission per run, for every design", 
   for (const design of DESIGNS) {
     await fca.run({ features: buffer, channels: C, height: H, width: W }, params, spec, design);
   }
-  const submit = GPUQueue.prototype.submit;
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  let submits = 0;
-  const maps: number[] = []; // the submission count at each mapAsync
-  GPUQueue.prototype.submit = function (this: GPUQueue, ...args) {
-    submits++;
-    return submit.apply(this, args);
-  };
-  GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args) {
-    maps.push(submits);
-    return mapAsync.apply(this, args);
-  };
-  try {
-    for (const design of DESIGNS) {
-      submits = 0;
-      maps.length = 0;
-      const out = await fca.run(
-        { features: buffer, channels: C, height: H, width: W },
-        params,
-        spec,
-        design,
-      );
-      assert.equal(submits, 1, `${name(design)}: ${submits} submissions`);
-      // map, heatmap, min/max, feature map, overlay: all mapped after that one submission
-      assert.equal(maps.length, 5, `${name(design)}: ${maps.length} buffers mapped`);
-      assert.ok(maps.every((n) => n === 1), `${name(design)}: a readback before the last submit`);
-      assert.equal(out.overlayRgb!.length, 3 * OH * OW);
-    }
-  } finally {
-    GPUQueue.prototype.submit = submit;
-    GPUBuffer.prototype.mapAsync = mapAsync;
+  for (const design of DESIGNS) {
+    const [out, { submits, maps }] = await countSubmitsAndMaps(() =>
+      fca.run({ features: buffer, channels: C, height: H, width: W }, params, spec, design)
+    );
+    assert.equal(submits, 1, `${name(design)}: ${submits} submissions`);
+    // map, heatmap, min/max, feature map, overlay: all mapped after that one submission
+    assert.equal(maps.length, 5, `${name(design)}: ${maps.length} buffers mapped`);
+    assert.ok(maps.every((n) => n === 1), `${name(design)}: a readback before the last submit`);
+    assert.equal(out.overlayRgb!.length, 3 * OH * OW);
   }
   buffer.destroy();
   image.destroy();
