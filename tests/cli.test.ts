@@ -7,7 +7,7 @@ import { encodeImagePng } from "../src/io/encode.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { decodeNpy } from "../src/io/npy.ts";
 import { decodeImage } from "../src/io/decode.ts";
-import { HAVE_MODEL, maxOf, MODEL_PATH } from "./_shared.ts";
+import { HAVE_MODEL, maxOf, MODEL_PATH, skipWithoutShared } from "./_shared.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
@@ -63,7 +63,7 @@ for (
 
 Deno.test({
   name: "a batch reports each bad input on one line, processes the rest, exits 1",
-  ignore: !HAVE_MODEL,
+  ignore: skipWithoutShared(HAVE_MODEL),
   ...opts,
   async fn() {
     const dir = await Deno.makeTempDir();

@@ -11,7 +11,7 @@ import { keyToScore, scoreKey } from "../src/eval/score_key.ts";
 import { prepareSample } from "../src/eval/prepare.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
-import { exists, GOLDEN_DIR } from "./_shared.ts";
+import { exists, GOLDEN_DIR, skipWithoutShared } from "./_shared.ts";
 
 const close = (a: number | null, b: number, tol = 1e-9, what = "") =>
   assert.ok(a !== null && Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
@@ -192,7 +192,7 @@ Deno.test("prepare: crop and map-to-mask resize", () => {
 const GOLDEN_METRICS = `${GOLDEN_DIR}/metrics`;
 Deno.test({
   name: "golden: official MVTec evaluation outputs on real FCA maps, crop 0 and 8",
-  ignore: !exists(`${GOLDEN_METRICS}/expected.json`),
+  ignore: skipWithoutShared(exists(`${GOLDEN_METRICS}/expected.json`)),
   fn: async () => {
     const expected = JSON.parse(await Deno.readTextFile(`${GOLDEN_METRICS}/expected.json`));
     const raw: {

@@ -11,7 +11,14 @@ import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import { resizeBilinear } from "../src/fca/upsample.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  rng,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 let fcaPromise: Promise<GpuFca> | null = null;
 /** One device and one compiled GpuFca for the whole file (pipelines compile once). */
@@ -171,7 +178,7 @@ for (const T of [3, 5, 9]) {
         const err = relativeMaxError(got.data, golden.data);
         assert.ok(err <= 1e-5, `${file}: relative error ${err}`);
       }
-    }, !HAVE_GOLDEN);
+    }, skipWithoutShared(HAVE_GOLDEN));
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { exists, MODEL_PATH, SHARED_DIR } from "./_shared.ts";
+import { exists, MODEL_PATH, SHARED_DIR, skipWithoutShared } from "./_shared.ts";
 import {
   BUILTIN_MANIFEST,
   IMAGENET_NORMALISATION,
@@ -197,7 +197,7 @@ Deno.test("manifest entries are well formed and list both backbones", () => {
 
 Deno.test({
   name: "shared models: manifest sha256, names and lookup by name and by sha256",
-  ignore: !exists(RESNET) || !exists(VGG),
+  ignore: skipWithoutShared(exists(RESNET), exists(VGG)),
   fn: async () => {
     for (
       const [path, file] of [[RESNET, "resnet50v2-stage2.onnx"], [VGG, "vgg19norm-conv1_2.onnx"]]
