@@ -4,16 +4,20 @@
  * @module
  */
 import { acquireGpu, type GpuContext } from "../src/gpu/device.ts";
+import { skipWithoutGpu } from "./_shared.ts";
 
 /** The shared device, or null when there is no adapter. */
 export const SHARED_GPU: GpuContext | null = await acquireGpu({ allowFallback: true })
   .catch(() => null);
 
-/** A test on the shared device, ignored without an adapter; the sanitizers cannot apply. */
+/**
+ * A test on the shared device, ignored without an adapter (failing instead under
+ * `FCA_REQUIRE_GPU=1`) or when `ignore` (from `skipWithoutShared`); the sanitizers cannot apply.
+ */
 export function gpuTest(name: string, fn: () => Promise<void>, ignore = false): void {
   Deno.test({
     name,
-    ignore: SHARED_GPU === null || ignore,
+    ignore: skipWithoutGpu(SHARED_GPU !== null) || ignore,
     sanitizeResources: false,
     sanitizeOps: false,
     fn,

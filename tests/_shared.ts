@@ -29,6 +29,33 @@ export const HAVE_GOLDEN: boolean = exists(`${GOLDEN_DIR}/README.md`);
 /** Whether the shared model is present. */
 export const HAVE_MODEL: boolean = exists(MODEL_PATH);
 
+function envFlag(name: string): boolean {
+  const v = Deno.env.get(name);
+  return v !== undefined && v !== "" && v !== "0";
+}
+
+/**
+ * `FCA_REQUIRE_SHARED=1` (set by `.ci/run`): tests that need the shared data (golden vectors,
+ * models) run even when it is missing, and so fail, instead of being ignored.
+ */
+export const REQUIRE_SHARED: boolean = envFlag("FCA_REQUIRE_SHARED");
+/** `FCA_REQUIRE_GPU=1` (set by `.ci/run`): GPU tests run, and so fail, without an adapter. */
+export const REQUIRE_GPU: boolean = envFlag("FCA_REQUIRE_GPU");
+
+/**
+ * The `ignore:` of a test that needs shared data: true (skip) when any of `present` is false,
+ * unless `FCA_REQUIRE_SHARED` is set; then false, so the test runs and fails on what is missing.
+ * Use it for every shared-data condition, so that no CI run goes green by skipping.
+ */
+export function skipWithoutShared(...present: boolean[]): boolean {
+  return !present.every(Boolean) && !REQUIRE_SHARED;
+}
+
+/** The `ignore:` of a test that needs a WebGPU adapter (see {@link skipWithoutShared}). */
+export function skipWithoutGpu(present: boolean): boolean {
+  return !present && !REQUIRE_GPU;
+}
+
 /** Max |a − b| divided by the range of `expected`. */
 export function relativeMaxError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) {

@@ -6,7 +6,14 @@ import { normalizeImage } from "../src/features/backbone.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../src/features/backbone_webgpu.ts";
 import { hostFeatureExtractor } from "../src/pipeline/tiling/gpu.ts";
 import type { RgbImage } from "../src/io/types.ts";
-import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng } from "./_shared.ts";
+import {
+  HAVE_MODEL,
+  MODEL_PATH,
+  relativeMaxError,
+  rng,
+  skipWithoutGpu,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 const SPEC = { input: "input", output: "features", ...IMAGENET };
@@ -56,7 +63,7 @@ async function readFeatures(device: GPUDevice, f: GpuFeatures): Promise<Float32A
 
 Deno.test({
   name: "preprocess kernel matches the CPU normalisation",
-  ignore: !HAVE_ADAPTER,
+  ignore: skipWithoutGpu(HAVE_ADAPTER),
   ...gpuTest,
   async fn() {
     const gpu = await acquireGpu();
@@ -88,7 +95,7 @@ Deno.test({
 
 Deno.test({
   name: "WebGPU backbone features match onnxruntime-node on the CPU (square and non-square)",
-  ignore: !HAVE_ADAPTER || !HAVE_MODEL,
+  ignore: skipWithoutGpu(HAVE_ADAPTER) || skipWithoutShared(HAVE_MODEL),
   ...gpuTest,
   async fn() {
     const gpu = await acquireGpu();
@@ -137,7 +144,7 @@ Deno.test({
 
 Deno.test({
   name: "WebGPU backbone: released feature buffers are reused, held ones are not",
-  ignore: !HAVE_ADAPTER || !HAVE_MODEL,
+  ignore: skipWithoutGpu(HAVE_ADAPTER) || skipWithoutShared(HAVE_MODEL),
   ...gpuTest,
   async fn() {
     const gpu = await acquireGpu();

@@ -7,7 +7,7 @@ import { encodeImagePng } from "../src/io/encode.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { decodeNpy } from "../src/io/npy.ts";
 import { decodeImage } from "../src/io/decode.ts";
-import { HAVE_MODEL, maxOf, MODEL_PATH } from "./_shared.ts";
+import { HAVE_MODEL, maxOf, MODEL_PATH, skipWithoutShared } from "./_shared.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).pathname;
 
@@ -61,9 +61,131 @@ for (
   });
 }
 
+for (
+  const [args, pattern] of [
+    [["eval"], /eval takes exactly one DATASET_ROOT, got 0/],
+    [["eval", "a", "b"], /eval takes exactly one DATASET_ROOT, got 2/],
+    [["eval", "root", "--crop=-1"], /--crop must be an integer >= 0, got '-1'/],
+    [["eval", "root", "--eval-size", "0"], /--eval-size must be an integer >= 1/],
+    [["eval", "root", "--stats", "nope"], /--stats must be one of/],
+    [["eval", "root", "--bogus"], /Unknown option '--bogus'/],
+    [["demo", "--bogus"], /Unknown option '--bogus'/],
+    [["demo", "stray"], /positional/i],
+  ] as [string[], RegExp][]
+) {
+  Deno.test(`usage error through main(): fca ${args.join(" ")}`, async () => {
+    const r = await fca(...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /^error: /);
+    assert.match(lines[0], pattern);
+  });
+}
+
+Deno.test("fca eval --help prints the eval usage and exits 0", async () => {
+  const r = await fca("eval", "--help");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /DATASET_ROOT/);
+  assert.match(r.stdout, /--save-maps/);
+});
+
+Deno.test({
+  name: "fca demo: texture, heatmap, overlay, map and panel; the defect is the hottest spot",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "fca-demo-" });
+    try {
+      const size = 96;
+      const r = await fca(
+        "demo",
+        "--out",
+        dir,
+        "--image-size",
+        String(size),
+        "--features",
+        "colors",
+        "--backend",
+        "cpu",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+      assert.deepEqual(names, [
+        "panel.png",
+        "texture.anomaly.npy",
+        "texture.anomaly.png",
+        "texture.overlay.png",
+        "texture.png",
+      ]);
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines.length, 1, r.stdout);
+      const rec = JSON.parse(lines[0]);
+      assert.equal(rec.path, `${dir}/texture.png`);
+      assert.deepEqual([rec.width, rec.height], [size, size]);
+      assert.match(r.stderr, /demo: generated .*texture\.png \(96x96/);
+      assert.match(r.stderr, /demo: see .*panel\.png/);
+      // The generated texture is the documented one (seed 7, with a defect).
+      const { image, mask } = syntheticTexture(size, { seed: 7, defect: true });
+      assert.deepEqual(
+        decodeImage(await Deno.readFile(`${dir}/texture.png`)).data,
+        Float32Array.from(
+          image.data,
+          (v) => Math.round(v * 255) / 255,
+        ),
+      );
+      const map = decodeNpy(await Deno.readFile(`${dir}/texture.anomaly.npy`));
+      assert.deepEqual(map.shape, [size, size]);
+      assert.equal(maxOf(map.data), rec.score);
+      let hot = 0;
+      for (let i = 1; i < map.data.length; i++) if (map.data[i] > map.data[hot]) hot = i;
+      assert.equal(mask[hot], 255, `hottest pixel (${hot % size}, ${Math.floor(hot / size)})`);
+      // Panel: texture, heatmap and overlay side by side with 8-pixel gaps.
+      const panel = decodeImage(await Deno.readFile(`${dir}/panel.png`));
+      assert.deepEqual([panel.width, panel.height], [3 * size + 16, size]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a batch with failures ends with one 'N of M inputs failed' line and exits 1",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${dir}/good.png`, texturePng(64));
+      await Deno.writeFile(`${dir}/text.png`, new TextEncoder().encode("not an image"));
+      const r = await fca(
+        `${dir}/good.png`,
+        `${dir}/missing.png`,
+        `${dir}/text.png`,
+        "--out",
+        `${dir}/out`,
+        "--features",
+        "colors",
+        "--backend",
+        "cpu",
+      );
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trim().split("\n");
+      assert.deepEqual(lines.map((l) => l.startsWith("error:")), [true, true, false], r.stderr);
+      assert.equal(lines[2], "2 of 3 inputs failed");
+      assert.equal(r.stdout.trim().split("\n").length, 1, "the good image was processed");
+      // All good: no summary line.
+      const ok = await fca(`${dir}/good.png`, "--out", `${dir}/out`, "--features", "colors");
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.doesNotMatch(ok.stderr, /inputs failed/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 Deno.test({
   name: "a batch reports each bad input on one line, processes the rest, exits 1",
-  ignore: !HAVE_MODEL,
+  ignore: skipWithoutShared(HAVE_MODEL),
   ...opts,
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -98,6 +220,7 @@ Deno.test({
     assert.match(r.stderr, /truncated\.png: .*truncated/i);
     assert.match(r.stderr, /tiny\.png: .*smaller than one 9x9 patch/);
     assert.match(r.stderr, /noimages: directory has no PNG or JPEG images/);
+    assert.equal(r.stderr.trim().split("\n").at(-1), "6 of 7 inputs failed");
     // The good image was processed: one JSON line, three outputs, nothing for the bad ones.
     const lines = r.stdout.trim().split("\n");
     assert.equal(lines.length, 1);

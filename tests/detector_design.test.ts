@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
 import { countSubmitsAndMaps, SHARED_GPU } from "./_gpu.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
-import { relativeMaxError } from "./_shared.ts";
+import { relativeMaxError, skipWithoutGpu } from "./_shared.ts";
 
 const gpu = SHARED_GPU;
 const image = syntheticTexture(48, { seed: 11, defect: true }).image;
@@ -23,7 +23,7 @@ const CASES: DetectorOptions[] = [
 for (const design of CASES) {
   Deno.test({
     name: `webgpu equals cpu: ${design.features}/${design.stats}/${design.reference ?? "median"}`,
-    ignore: !gpu,
+    ignore: skipWithoutGpu(gpu !== null),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {

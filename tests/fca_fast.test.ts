@@ -4,7 +4,14 @@ import { medianReference } from "../src/fca/median_reference.ts";
 import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  rng,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 /** Run `fn` with a fresh engine and always dispose it (workers must not outlive the test). */
 async function withEngine<T>(
@@ -25,7 +32,7 @@ for (const dir of RANDOM_SETS) {
   const T = Number(/T(\d)/.exec(dir)![1]);
   Deno.test({
     name: `fast FCA equals golden ${dir} and the specification (with and without sigma_s)`,
-    ignore: !HAVE_GOLDEN,
+    ignore: skipWithoutShared(HAVE_GOLDEN),
     async fn() {
       const f = await readGoldenFeatures(dir);
       const golden = (name: string) => readNpy(`${GOLDEN_DIR}/${dir}/${name}.npy`);
@@ -48,7 +55,7 @@ for (const dir of RANDOM_SETS) {
 for (const set of ["magnetic_tile", "fabric_stain_hsst", "crackforest"]) {
   Deno.test({
     name: `fast FCA equals golden pipeline_${set} (real features, T=9)`,
-    ignore: !HAVE_GOLDEN,
+    ignore: skipWithoutShared(HAVE_GOLDEN),
     async fn() {
       const dir = `pipeline_${set}`;
       const f = await readGoldenFeatures(dir);
@@ -66,7 +73,7 @@ for (const set of ["magnetic_tile", "fabric_stain_hsst", "crackforest"]) {
 
 Deno.test({
   name: "fast FCA equals the specification exactly on real (zero-heavy) features",
-  ignore: !HAVE_GOLDEN,
+  ignore: skipWithoutShared(HAVE_GOLDEN),
   async fn() {
     const full = await readGoldenFeatures("pipeline_magnetic_tile");
     const C = 48, { height: H, width: W } = full; // a channel subset keeps the spec quick

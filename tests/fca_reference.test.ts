@@ -5,7 +5,13 @@ import { resizeBilinear } from "../src/fca/upsample.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { gaussian1d, patchWeights, reflectIndex } from "../src/fca/params.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 const RANDOM_SETS = [3, 5, 9].flatMap((t) => [`fca_random_T${t}`, `fca_random_T${t}_square23`]);
 
@@ -13,7 +19,7 @@ for (const dir of RANDOM_SETS) {
   const T = Number(/T(\d)/.exec(dir)![1]);
   Deno.test({
     name: `reference FCA equals golden ${dir} (median reference, with and without sigma_s)`,
-    ignore: !HAVE_GOLDEN,
+    ignore: skipWithoutShared(HAVE_GOLDEN),
     async fn() {
       const f = await readGoldenFeatures(dir);
       const ref = medianReference(f, T);
@@ -31,7 +37,7 @@ for (const dir of RANDOM_SETS) {
 
 Deno.test({
   name: "skimage-style upsampling of the golden map equals fca_upsampled_stable",
-  ignore: !HAVE_GOLDEN,
+  ignore: skipWithoutShared(HAVE_GOLDEN),
   async fn() {
     for (const set of ["magnetic_tile", "fabric_stain_hsst", "crackforest"]) {
       const dir = `${GOLDEN_DIR}/pipeline_${set}`;

@@ -6,6 +6,7 @@ import {
   describeAdapter,
   isSoftwareAdapter,
 } from "../src/gpu/device.ts";
+import { skipWithoutGpu } from "./_shared.ts";
 
 const LLVMPIPE = {
   vendor: "65541",
@@ -75,7 +76,7 @@ Deno.test("chooseBackend cpu touches no GPU", async () => {
 
 Deno.test({
   name: "acquireGpu: one device per process, with the adapter's limits",
-  ignore: ADAPTER === null,
+  ignore: skipWithoutGpu(ADAPTER !== null),
   sanitizeOps: false, // device.lost stays pending for the life of the device
   sanitizeResources: false,
   async fn() {

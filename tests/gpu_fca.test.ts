@@ -11,7 +11,14 @@ import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import { resizeBilinear } from "../src/fca/upsample.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  rng,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 let fcaPromise: Promise<GpuFca> | null = null;
 /** One device and one compiled GpuFca for the whole file (pipelines compile once). */
@@ -171,20 +178,73 @@ for (const T of [3, 5, 9]) {
         const err = relativeMaxError(got.data, golden.data);
         assert.ok(err <= 1e-5, `${file}: relative error ${err}`);
       }
-    }, !HAVE_GOLDEN);
+    }, skipWithoutShared(HAVE_GOLDEN));
   }
 }
 
-gpuTest("gpu upsampling equals resizeBilinear (integer and fractional scales)", async () => {
-  const fca = await gpu();
-  const r = rng(5);
-  const map = { height: 7, width: 5, data: Float32Array.from({ length: 35 }, () => r()) };
-  for (const [oh, ow] of [[56, 40], [23, 41], [7, 5], [9, 13]]) {
-    const got = await fca.upsample(map, oh, ow);
-    const want = resizeBilinear(map, oh, ow);
-    assert.ok(maxAbsDiff(got.data, want.data) <= 1e-6, `${oh}x${ow}`);
+/**
+ * skimage's order-1 resize written out here, independently of src/fca/upsample.ts (whose taps the
+ * kernel also uses): half-pixel centres, source (o + 0.5)·in/out − 0.5, mirrored borders
+ * (…c b | a b c …), in float64.
+ */
+function oracleUpsample(map: ScalarMap, outH: number, outW: number): Float64Array {
+  const mirror = (i: number, n: number): number => {
+    if (n === 1) return 0;
+    const period = 2 * (n - 1);
+    const m = ((i % period) + period) % period;
+    return m < n ? m : period - m;
+  };
+  const tap = (o: number, inSize: number, outSize: number) => {
+    const src = ((o + 0.5) * inSize) / outSize - 0.5, f = Math.floor(src);
+    return [mirror(f, inSize), mirror(f + 1, inSize), src - f];
+  };
+  const out = new Float64Array(outH * outW);
+  for (let y = 0; y < outH; y++) {
+    const [y0, y1, wy] = tap(y, map.height, outH);
+    for (let x = 0; x < outW; x++) {
+      const [x0, x1, wx] = tap(x, map.width, outW);
+      const v = (yy: number, xx: number) => map.data[yy * map.width + xx];
+      out[y * outW + x] = (1 - wy) * ((1 - wx) * v(y0, x0) + wx * v(y0, x1)) +
+        wy * ((1 - wx) * v(y1, x0) + wx * v(y1, x1));
+    }
   }
-});
+  return out;
+}
+
+gpuTest(
+  "gpu upsampling equals an independent skimage resize (integer and fractional scales)",
+  async () => {
+    const fca = await gpu();
+    const r = rng(5);
+    const map = { height: 7, width: 5, data: Float32Array.from({ length: 35 }, () => r()) };
+    // Hand-checked taps first: 2 → 4 samples at −0.25, 0.25, 0.75, 1.25 (mirrored: 0.25, 0.75).
+    const line = await fca.upsample({ height: 1, width: 2, data: Float32Array.of(0, 1) }, 1, 4);
+    assert.ok(maxAbsDiff(line.data, [0.25, 0.25, 0.75, 0.75]) <= 1e-6, `${[...line.data]}`);
+    for (const [oh, ow] of [[56, 40], [23, 41], [7, 5], [9, 13], [3, 2]]) {
+      const got = await fca.upsample(map, oh, ow);
+      assert.ok(maxAbsDiff(got.data, oracleUpsample(map, oh, ow)) <= 1e-6, `${oh}x${ow}`);
+      // And the CPU path (the pipeline's other backend) agrees.
+      assert.ok(maxAbsDiff(got.data, resizeBilinear(map, oh, ow).data) <= 1e-6, `${oh}x${ow} cpu`);
+    }
+  },
+);
+
+gpuTest("gpu upsampling of the golden FCA maps equals fca_upsampled_stable", async () => {
+  const fca = await gpu();
+  // Non-square with a fractional scale (magnetic tile: 47x31 → 373x248) and an integer one.
+  for (const set of ["magnetic_tile", "crackforest"]) {
+    const dir = `${GOLDEN_DIR}/pipeline_${set}`;
+    const small = await readNpy(`${dir}/fca_stable.npy`);
+    const big = await readNpy(`${dir}/fca_upsampled_stable.npy`);
+    const got = await fca.upsample(
+      { height: small.shape[0], width: small.shape[1], data: small.data },
+      big.shape[0],
+      big.shape[1],
+    );
+    const err = relativeMaxError(got.data, big.data);
+    assert.ok(err <= 1e-5, `${set}: relative error ${err}`);
+  }
+}, skipWithoutShared(HAVE_GOLDEN));
 
 gpuTest("gpu colormap equals the CPU application of the LUT (own and fixed range)", async () => {
   const fca = await gpu();

@@ -12,7 +12,14 @@ import { anomalyMapCpu, swwMap } from "../src/fca/stats/mod.ts";
 import type { DesignOptions } from "../src/fca/stats/mod.ts";
 import type { FeatureMap } from "../src/fca/types.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError, rng } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  rng,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 let statsPromise: Promise<GpuStats> | null = null;
 /** One device and one compiled GpuStats for the whole file (pipelines compile once). */
@@ -131,7 +138,7 @@ for (const stats of ["moments", "hist"] as const) {
     assert.deepEqual([got.height, got.width], golden.shape);
     const err = relativeMaxError(got.data, golden.data);
     assert.ok(err <= 1e-5, `relative error ${err}`);
-  }, !HAVE_GOLDEN);
+  }, skipWithoutShared(HAVE_GOLDEN));
 }
 
 // sww.npy used torch's unstable tie order, so the golden features are compared with the CPU's
@@ -148,4 +155,4 @@ gpuTest(`gpu sww on the golden ${DIR} features equals the CPU stable-tie sww`, a
   });
   const err = relativeMaxError(got.data, want.data);
   assert.ok(err <= 1e-5, `relative error ${err}`);
-}, !HAVE_GOLDEN);
+}, skipWithoutShared(HAVE_GOLDEN));

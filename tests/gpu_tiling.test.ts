@@ -12,7 +12,7 @@ import { minMaxScale } from "../src/fca/scale.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { resizeImage } from "../src/io/resize.ts";
 import { poolingBackbone } from "./_pooling_backbone.ts";
-import { relativeMaxError } from "./_shared.ts";
+import { relativeMaxError, skipWithoutGpu } from "./_shared.ts";
 
 const big = { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31 };
 
@@ -35,7 +35,7 @@ const gpu = SHARED_GPU;
 
 Deno.test({
   name: "GPU FCA tiles through the tiled path equal the untiled CPU map",
-  ignore: !gpu,
+  ignore: skipWithoutGpu(gpu !== null),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -11,7 +11,7 @@ import {
 } from "../src/io/decode.ts";
 import { encodePng } from "../src/io/encode.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { exists, GOLDEN_DIR, rng } from "./_shared.ts";
+import { exists, GOLDEN_DIR, rng, skipWithoutShared } from "./_shared.ts";
 
 /** Interleaved test samples: channel k of pixel i is a deterministic pseudo-random value. */
 function samples(n: number, max: number, seed: number): number[] {
@@ -465,7 +465,7 @@ for (const dir of ["pipeline_magnetic_tile", "pipeline_fabric_stain_hsst"]) {
   const npy = `${GOLDEN_DIR}/${dir}/image_rgb_float.npy`;
   Deno.test({
     name: `decodeImage equals PIL convert('RGB')/255 exactly: ${dir}`,
-    ignore: !exists(png) || !exists(npy),
+    ignore: skipWithoutShared(exists(png), exists(npy)),
     fn: async () => {
       const img = await readImage(png);
       const golden = await readNpy(npy);

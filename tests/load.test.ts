@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { Detector } from "../src/pipeline/detector.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
-import { HAVE_MODEL, MODEL_PATH } from "./_shared.ts";
+import { HAVE_MODEL, MODEL_PATH, skipWithoutShared } from "./_shared.ts";
 
 /** Images in the batch, distinct inputs cycled through, and when memory is first read. */
 const N = 200, DISTINCT = 4, WARMUP = 20, SIZE = 96;
@@ -87,7 +87,7 @@ if (Deno.env.get("FCA_LOAD_CHILD") === "1") {
 
 Deno.test({
   name: `one CPU detector, ${N} images of ${SIZE}x${SIZE}: memory flat, output bit-identical`,
-  ignore: !HAVE_MODEL,
+  ignore: skipWithoutShared(HAVE_MODEL),
   async fn() {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--v8-flags=--expose-gc", new URL(import.meta.url).pathname],

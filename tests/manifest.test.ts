@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { exists, MODEL_PATH, SHARED_DIR } from "./_shared.ts";
+import { exists, MODEL_PATH, SHARED_DIR, skipWithoutShared } from "./_shared.ts";
 import {
   BUILTIN_MANIFEST,
   IMAGENET_NORMALISATION,
@@ -99,23 +99,48 @@ Deno.test("resolveModelPath: reads FCA_MODEL; the option wins", async () => {
   });
 });
 
-Deno.test("resolveModelPath: the default is models/ in the project, whatever the cwd", () => {
+/** The project's default model location, and a way to run with FCA_MODEL unset from `/`. */
+const PROJECT_MODELS = new URL("../models/", import.meta.url).pathname;
+const DEFAULT_MODEL = `${PROJECT_MODELS}${DEFAULT_MODEL_FILE}`;
+
+function fromRootWithoutEnv<T>(fn: () => T): T {
   const saved = Deno.env.get(MODEL_ENV);
   const cwd = Deno.cwd();
-  const project = new URL("../models/", import.meta.url).pathname;
   try {
     Deno.env.delete(MODEL_ENV);
     Deno.chdir("/");
-    try {
-      assert.equal(resolveModelPath(), `${project}${DEFAULT_MODEL_FILE}`);
-    } catch (e) {
-      // No model built here: the error names that location.
-      assert.match((e as Error).message, new RegExp(`${project}${DEFAULT_MODEL_FILE}`));
-      assert.match((e as Error).message, /deno task model/);
-    }
+    return fn();
   } finally {
     Deno.chdir(cwd);
     if (saved !== undefined) Deno.env.set(MODEL_ENV, saved);
+  }
+}
+
+Deno.test("resolveModelPath: the default is models/ in the project, whatever the cwd", async () => {
+  // A temporary model there unless a real one is (models/*.onnx is git-ignored).
+  const placed = !exists(DEFAULT_MODEL);
+  if (placed) await Deno.writeFile(DEFAULT_MODEL, tinyModel(), { createNew: true });
+  try {
+    assert.equal(fromRootWithoutEnv(() => resolveModelPath()), DEFAULT_MODEL);
+  } finally {
+    if (placed) await Deno.remove(DEFAULT_MODEL);
+  }
+});
+
+Deno.test("resolveModelPath: no model anywhere names models/ in the project and how to get one", async () => {
+  // A real model there is moved aside (same folder, so a rename) and put back.
+  const aside = `${DEFAULT_MODEL}.aside-${Deno.pid}`;
+  const moved = exists(DEFAULT_MODEL);
+  if (moved) await Deno.rename(DEFAULT_MODEL, aside);
+  try {
+    assert.throws(() => fromRootWithoutEnv(() => resolveModelPath()), (e: Error) => {
+      assert.ok(e.message.includes(DEFAULT_MODEL), e.message);
+      assert.ok(!e.message.includes("\n"));
+      assert.match(e.message, /deno task model/);
+      return true;
+    });
+  } finally {
+    if (moved) await Deno.rename(aside, DEFAULT_MODEL);
   }
 });
 
@@ -197,7 +222,7 @@ Deno.test("manifest entries are well formed and list both backbones", () => {
 
 Deno.test({
   name: "shared models: manifest sha256, names and lookup by name and by sha256",
-  ignore: !exists(RESNET) || !exists(VGG),
+  ignore: skipWithoutShared(exists(RESNET), exists(VGG)),
   fn: async () => {
     for (
       const [path, file] of [[RESNET, "resnet50v2-stage2.onnx"], [VGG, "vgg19norm-conv1_2.onnx"]]

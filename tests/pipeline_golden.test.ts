@@ -17,6 +17,8 @@ import {
   maxOf,
   MODEL_PATH,
   relativeMaxError,
+  skipWithoutGpu,
+  skipWithoutShared,
 } from "./_shared.ts";
 import { SHARED_GPU } from "./_gpu.ts";
 
@@ -26,7 +28,8 @@ const gpu = SHARED_GPU;
 for (const backend of ["cpu", "webgpu"] as const) {
   Deno.test({
     name: `pipeline on ${backend}: golden images end to end within 1e-3 of range`,
-    ignore: !HAVE_GOLDEN || !HAVE_MODEL || (backend === "webgpu" && !gpu),
+    ignore: skipWithoutShared(HAVE_GOLDEN, HAVE_MODEL) ||
+      (backend === "webgpu" && skipWithoutGpu(gpu !== null)),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {

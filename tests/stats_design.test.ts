@@ -148,6 +148,180 @@ Deno.test("an inserted anomalous block scores highest under every statistics/ref
   }
 });
 
+/** Mirror an index into [0, n) without repeating the edge, written out for the oracles below. */
+function mirror(i: number, n: number): number {
+  if (n === 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+/** Normalised Gaussian taps in float64 (the oracles' own). */
+function taps(size: number, sigma: number): number[] {
+  const g = Array.from(
+    { length: size },
+    (_, i) => Math.exp(-((i - (size - 1) / 2) ** 2) / (2 * sigma ** 2)),
+  );
+  const sum = g.reduce((a, b) => a + b, 0);
+  return g.map((v) => v / sum);
+}
+
+/**
+ * Brute-force k-NN FCA and SWW maps (the module comment of src/fca/references.ts made literal):
+ * every reflect-padded T×T window is compared with every complete window on the stride grid
+ * that does not overlap it, by Σ_c Σ_rank |sorted − sorted|; the k nearest (earlier first on
+ * equal distance) give the error map mean_{ref,c} |x − ref_c[rank(x)]|; FCA blurs it (5 taps,
+ * σs, reflect inside the window), weights it by the σp Gaussian and adds it at the values'
+ * positions; SWW takes the weighted sum.
+ */
+function bruteKnn(
+  f: FeatureMap,
+  T: number,
+  sigmaP: number,
+  sigmaS: number,
+  k: number,
+  stride: number,
+): { fca: Float64Array; sww: Float64Array } {
+  const { channels: C, height: H, width: W, data } = f;
+  const half = (T - 1) / 2, area = T * T;
+  const at = (c: number, y: number, x: number) => data[c * H * W + y * W + x];
+  const cands: { cy: number; cx: number; sorted: number[][] }[] = [];
+  for (let cy = half; cy + half < H; cy += stride) {
+    for (let cx = half; cx + half < W; cx += stride) {
+      const sorted: number[][] = [];
+      for (let c = 0; c < C; c++) {
+        const v: number[] = [];
+        for (let dy = -half; dy <= half; dy++) {
+          for (let dx = -half; dx <= half; dx++) v.push(at(c, cy + dy, cx + dx));
+        }
+        sorted.push(v.sort((a, b) => a - b));
+      }
+      cands.push({ cy, cx, sorted });
+    }
+  }
+  const gp = taps(T, sigmaP), gs = taps(5, sigmaS);
+  const fca = new Float64Array(H * W), sww = new Float64Array(H * W);
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < W; j++) {
+      const values: number[][] = [], ranks: number[][] = [], sorted: number[][] = [];
+      for (let c = 0; c < C; c++) {
+        const v: number[] = [];
+        for (let dy = -half; dy <= half; dy++) {
+          for (let dx = -half; dx <= half; dx++) {
+            v.push(at(c, mirror(i + dy, H), mirror(j + dx, W)));
+          }
+        }
+        const order = v.map((_, q) => q).sort((a, b) => v[a] - v[b] || a - b);
+        const rank = new Array(area);
+        order.forEach((q, r) => (rank[q] = r));
+        values.push(v);
+        ranks.push(rank);
+        sorted.push(order.map((q) => v[q]));
+      }
+      const near = cands
+        .map((cand, n) => ({ cand, n }))
+        .filter(({ cand }) => !(Math.abs(cand.cy - i) < T && Math.abs(cand.cx - j) < T))
+        .map(({ cand, n }) => {
+          let d = 0;
+          for (let c = 0; c < C; c++) {
+            for (let r = 0; r < area; r++) d += Math.abs(sorted[c][r] - cand.sorted[c][r]);
+          }
+          return { cand, n, d };
+        })
+        .sort((a, b) => a.d - b.d || a.n - b.n)
+        .slice(0, k);
+      const err = Array.from({ length: area }, (_, q) => {
+        let e = 0;
+        for (const { cand } of near) {
+          for (let c = 0; c < C; c++) e += Math.abs(values[c][q] - cand.sorted[c][ranks[c][q]]);
+        }
+        return e / (near.length * C);
+      });
+      let s = 0;
+      for (let q = 0; q < area; q++) s += gp[Math.floor(q / T)] * gp[q % T] * err[q];
+      sww[i * W + j] = s;
+      for (let y = 0; y < T; y++) {
+        for (let x = 0; x < T; x++) {
+          let b = 0;
+          for (let a = 0; a < 5; a++) {
+            for (let e = 0; e < 5; e++) {
+              b += gs[a] * gs[e] * err[mirror(y + a - 2, T) * T + mirror(x + e - 2, T)];
+            }
+          }
+          const yy = i + y - half, xx = j + x - half;
+          if (yy >= 0 && yy < H && xx >= 0 && xx < W) fca[yy * W + xx] += gp[y] * gp[x] * b;
+        }
+      }
+    }
+  }
+  return { fca, sww };
+}
+
+/** Largest |a − b| over the range of b. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0, lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    lo = Math.min(lo, b[i]);
+    hi = Math.max(hi, b[i]);
+  }
+  return d / (hi - lo);
+}
+
+Deno.test("fca/sww + knn maps equal a brute-force k-NN computation (values, not just the argmax)", () => {
+  const f = randomMap(2, 11, 10, 21);
+  const params = { patch: 3, sigmaP: 2, sigmaS: 0.8 };
+  for (const [k, stride] of [[3, 1], [2, 2], [1, 1]]) {
+    const want = bruteKnn(f, 3, params.sigmaP, params.sigmaS, k, stride);
+    const extra = { knnK: k, knnStride: stride };
+    const fca = anomalyMapCpu(f, { ...design("fca", "knn", extra), params });
+    const sww = anomalyMapCpu(f, { ...design("sww", "knn", extra), params });
+    assert.ok(
+      relErr(fca.data, want.fca) <= 1e-5,
+      `fca k=${k} stride=${stride}: ${relErr(fca.data, want.fca)}`,
+    );
+    assert.ok(
+      relErr(sww.data, want.sww) <= 1e-5,
+      `sww k=${k} stride=${stride}: ${relErr(sww.data, want.sww)}`,
+    );
+  }
+});
+
+Deno.test("aota map equals a brute-force computation (k = 400 of 504 positions, values)", () => {
+  // More positions than aota's k so that the k smallest are a real choice; T = 5 local means.
+  const C = 3, H = 24, W = 21, n = H * W, T = 5;
+  const f = randomMap(C, H, W, 23);
+  const g = taps(T, 100);
+  const local = new Float64Array(C * n);
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let s = 0;
+        for (let a = 0; a < T; a++) {
+          for (let b = 0; b < T; b++) {
+            s += g[a] * g[b] * f.data[c * n + mirror(y + a - 2, H) * W + mirror(x + b - 2, W)];
+          }
+        }
+        local[c * n + y * W + x] = s;
+      }
+    }
+  }
+  const want = new Float64Array(n);
+  for (let p = 0; p < n; p++) {
+    const d: number[] = [];
+    for (let q = 0; q < n; q++) {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += (local[c * n + p] - local[c * n + q]) ** 2;
+      d.push(s);
+    }
+    d.sort((a, b) => a - b);
+    want[p] = d.slice(0, 400).reduce((a, b) => a + b, 0) / 400;
+  }
+  const got = anomalyMapCpu(f, design("aota", "knn"));
+  assert.deepEqual([got.height, got.width], [H, W]);
+  assert.ok(relErr(got.data, want) <= 1e-5, `relative error ${relErr(got.data, want)}`);
+});
+
 Deno.test("unsupported design pairs and bad names throw one-line errors", () => {
   assert.throws(() => validateDesign("hist", "random"), /does not take --reference random/);
   assert.throws(() => validateDesign("moments", "knn"), /does not take --reference knn/);

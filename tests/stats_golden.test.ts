@@ -5,14 +5,20 @@ import { anomalyMapCpu } from "../src/fca/stats/mod.ts";
 import { momentsMap } from "../src/fca/stats/moments.ts";
 import { swwMap } from "../src/fca/stats/sww.ts";
 import { readNpy } from "../src/io/npy.ts";
-import { GOLDEN_DIR, HAVE_GOLDEN, readGoldenFeatures, relativeMaxError } from "./_shared.ts";
+import {
+  GOLDEN_DIR,
+  HAVE_GOLDEN,
+  readGoldenFeatures,
+  relativeMaxError,
+  skipWithoutShared,
+} from "./_shared.ts";
 
 const DIR = "sww_random_T9";
 const golden = async (name: string) => await readNpy(`${GOLDEN_DIR}/${DIR}/${name}.npy`);
 
 Deno.test({
   name: "SWW with torch's tie order equals golden sww.npy (ScSWW T=9, sigma=3, median)",
-  ignore: !HAVE_GOLDEN,
+  ignore: skipWithoutShared(HAVE_GOLDEN),
   async fn() {
     const f = await readGoldenFeatures(DIR);
     const expected = await golden("sww");
@@ -36,7 +42,7 @@ Deno.test({
 
 Deno.test({
   name: "moments equals golden moments.npy (powers 1..4, 9 taps, sigma 6)",
-  ignore: !HAVE_GOLDEN,
+  ignore: skipWithoutShared(HAVE_GOLDEN),
   async fn() {
     const f = await readGoldenFeatures(DIR);
     const expected = await golden("moments");
@@ -56,7 +62,7 @@ Deno.test({
 
 Deno.test({
   name: "hist equals golden hist.npy (10 bins, 9 taps, sigma 6)",
-  ignore: !HAVE_GOLDEN,
+  ignore: skipWithoutShared(HAVE_GOLDEN),
   async fn() {
     const f = await readGoldenFeatures(DIR);
     const expected = await golden("hist");

@@ -22,7 +22,7 @@ import { createCpuBackbone } from "../src/features/backbone_cpu.ts";
 import { loadManifestFor } from "../src/features/manifest.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { resizeImage } from "../src/io/resize.ts";
-import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng } from "./_shared.ts";
+import { HAVE_MODEL, MODEL_PATH, relativeMaxError, rng, skipWithoutShared } from "./_shared.ts";
 import { poolingBackbone } from "./_pooling_backbone.ts";
 
 /** Random raw features with ReLU zeros and repeated values (ties), like a backbone's. */
@@ -161,7 +161,11 @@ Deno.test("tiledFeatureMap (pooling backbone, no model): equals the untiled map;
   }
 });
 
-const modelTest = { ignore: !HAVE_MODEL, sanitizeResources: false, sanitizeOps: false };
+const modelTest = {
+  ignore: skipWithoutShared(HAVE_MODEL),
+  sanitizeResources: false,
+  sanitizeOps: false,
+};
 /** A non-square, non-multiple-of-8 textured image: 322×203 pixels, 41×26 features. */
 const IMAGE = resizeImage(syntheticTexture(320, { seed: 3 }).image, 322, 203);
 

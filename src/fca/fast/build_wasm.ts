@@ -37,6 +37,11 @@ try {
   ]);
   if (error) throw new Error(`build_wasm: asc failed: ${error.message}\n${stderr.toString()}`);
   const wasm = await Deno.readFile(`${dir}/rank_kernel.wasm`);
+  // The source's hash, so that a test notices a module not rebuilt after an edit of the source
+  // (line endings normalised: a CRLF checkout hashes the same).
+  const text = (await Deno.readTextFile(new URL("rank_kernel.as", here))).replaceAll("\r\n", "\n");
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const sha = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
   const b64 = encodeBase64(wasm);
   const lines = b64.match(/.{1,96}/g)!.map((l) => `  "${l}"`).join(" +\n");
   const source =
@@ -44,6 +49,9 @@ try {
 /** The rank kernel wasm module (${wasm.length} bytes), base64. */
 export const RANK_KERNEL_WASM: string =
 ${lines};
+/** sha256 of the rank_kernel.as this module was built from (LF line endings). */
+export const RANK_KERNEL_SOURCE_SHA256: string =
+  "${sha}";
 `;
   await Deno.writeTextFile(new URL("rank_kernel_wasm.ts", here), source);
   console.log(`rank_kernel_wasm.ts: ${wasm.length} bytes of wasm`);
