@@ -54,7 +54,7 @@ Deno.test("CPU-only design points refuse a forced webgpu backend in one line", a
 
 Deno.test({
   name: "webgpu detector: a design-space map is computed with no readback before the final map",
-  ignore: !gpu,
+  ignore: skipWithoutGpu(gpu !== null),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
