@@ -1,9 +1,10 @@
 /**
  * Fit the zero-shot threshold rule offline on maps saved by `mod.ts eval --save-maps`:
- * for each k of median + k·MAD, the pooled mask F1 (and more) at that operating point.
+ * for each (α, k) of the rule median + max(α·(peak − median), k·MAD), the pooled mask F1 (and
+ * more) at that operating point.
  *
- *   deno run -A bench/decision_fit.ts ROOT OUT [--eval-size N] [--k 2,3,4] [--min-area A]
- *     [--border B] [--split all|even|odd]
+ *   deno run -A bench/decision_fit.ts ROOT OUT [--eval-size N] [--alpha 0.4,0.5] [--k 0,4]
+ *     [--min-area A] [--border B] [--split all|even|odd] [--json]
  *
  * OUT is the eval's --out folder (maps under OUT/maps); the oracle max F1 is read from
  * OUT/metrics.json when present.
@@ -16,14 +17,14 @@ import { prepareSample } from "../src/eval/prepare.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
 import { readNpy } from "../src/io/npy.ts";
 import { OperatingPoint, scoreImage } from "../src/eval/operating_point.ts";
-import { interiorMask } from "../src/decision/regions.ts";
-import { robustStats } from "../src/decision/threshold.ts";
+import { zeroShotThreshold } from "../src/decision/threshold.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
     "eval-size": { type: "string" },
-    k: { type: "string", default: "2,3,4,5,6,7,8,10,12,15" },
+    alpha: { type: "string", default: "0.4,0.45,0.5,0.55,0.6" },
+    k: { type: "string", default: "0" },
     "min-area": { type: "string", default: "1" },
     border: { type: "string", default: "0" },
     split: { type: "string", default: "all" },
@@ -33,11 +34,13 @@ const { values, positionals } = parseArgs({
 });
 const [root, out] = positionals;
 const evalSize = values["eval-size"] ? Number(values["eval-size"]) : undefined;
-const ks = values.k!.split(",").map(Number);
+const grid = values.alpha!.split(",").map(Number).flatMap((alpha) =>
+  values.k!.split(",").map((k) => ({ alpha, k: Number(k) }))
+);
 const minArea = Number(values["min-area"]);
 const border = Number(values.border);
 const dataset = await listDataset(root);
-const points = ks.map(() => new OperatingPoint());
+const points = grid.map(() => new OperatingPoint());
 let idx = 0;
 for (const [, items] of dataset) {
   for (const item of items) {
@@ -50,9 +53,13 @@ for (const [, items] of dataset) {
       ? decodeGrayMask(await Deno.readFile(item.maskPath), item.maskPath)
       : null;
     const s = prepareSample(map, mask, { evalSize });
-    const valid = border > 0 ? interiorMask(s.width, s.height, border) : undefined;
-    const st = robustStats(s.scores, valid);
-    ks.forEach((k, j) => points[j].add(scoreImage(s, st.median + k * st.mad, { minArea, border })));
+    const m = { width: s.width, height: s.height, data: s.scores };
+    const z = zeroShotThreshold(m, { alpha: 0, k: 0, border, minArea });
+    grid.forEach(({ alpha, k }, j) => {
+      const t = z.stats.median +
+        Math.max(alpha * (z.stats.peak - z.stats.median), k * z.stats.mad, 0);
+      points[j].add(scoreImage(s, t, { minArea, border }));
+    });
   }
 }
 let oracle: number | null = null;
@@ -61,43 +68,24 @@ try {
   oracle = m.mean?.max_f1 ?? null;
 } catch { /* no metrics */ }
 const pct = (v: number | null) => (v === null ? "n/a" : (100 * v).toFixed(2));
+const results = points.map((p) => p.result());
 if (values.json) {
-  console.log(
-    JSON.stringify({
-      root,
-      evalSize,
-      minArea,
-      border,
-      oracle,
-      ks,
-      results: points.map((p) => p.result()),
-    }),
-  );
+  console.log(JSON.stringify({ root, evalSize, minArea, border, oracle, grid, results }));
 } else {
   console.log(
-    `${root} eval-size=${
-      evalSize ?? "own"
-    } min-area=${minArea} border=${border} split=${values.split} oracle maxF1=${
-      oracle === null ? "?" : pct(oracle > 1 ? oracle / 100 : oracle)
-    }`,
+    `${root} eval-size=${evalSize ?? "own"} min-area=${minArea} border=${border} ` +
+      `split=${values.split} oracle maxF1=${oracle === null ? "?" : pct(oracle)}`,
   );
-  console.log("k\tF1\tIoU\tP\tR\tregR\timgP\timgR\timgAcc\tFAR");
-  ks.forEach((k, j) => {
-    const r = points[j].result();
+  console.log("alpha\tk\tF1\tratio\tIoU\tP\tR\tregR\timgP\timgR\timgAcc\tFAR");
+  grid.forEach(({ alpha, k }, j) => {
+    const r = results[j];
+    const ratio = oracle && r.maskF1 !== null ? (r.maskF1 / oracle).toFixed(3) : "?";
+    const cols = [r.maskF1, ratio, r.maskIoU, r.pixelPrecision, r.pixelRecall, r.regionRecall];
+    const img = [r.imagePrecision, r.imageRecall, r.imageAccuracy, r.falseAlarmRate];
     console.log(
-      [
-        k,
-        r.maskF1,
-        r.maskIoU,
-        r.pixelPrecision,
-        r.pixelRecall,
-        r.regionRecall,
-        r.imagePrecision,
-        r.imageRecall,
-        r.imageAccuracy,
-        r.falseAlarmRate,
-      ]
-        .map((v, c) => (c === 0 ? String(v) : pct(v as number | null))).join("\t"),
+      [alpha, k, ...cols, ...img].map((v, c) =>
+        c < 2 || c === 3 ? String(v) : pct(v as number | null)
+      ).join("\t"),
     );
   });
 }

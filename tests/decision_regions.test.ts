@@ -136,19 +136,37 @@ Deno.test("robust statistics and the zero-shot threshold", () => {
   assert.deepEqual(robustStats([1, 2, 3, 4]), { median: 2.5, mad: 1 });
   assert.deepEqual(robustStats([5, NaN, 7], [1, 1, 0]), { median: 5, mad: 0 });
   const map = mapOf(["12345", "67890"]);
-  const z = zeroShotThreshold(map, { k: 2 });
+  const z = zeroShotThreshold(map, { alpha: 0, k: 2 });
   assert.equal(z.stats.median, 4.5);
   assert.equal(z.stats.mad, 2.5);
   assert.equal(z.value, 9.5);
   // Scale and offset equivariance.
   const scaled = { ...map, data: map.data.map((v) => 3 * v - 7) };
-  assert.ok(Math.abs(zeroShotThreshold(scaled, { k: 2 }).value - (3 * 9.5 - 7)) < 1e-9);
+  assert.ok(Math.abs(zeroShotThreshold(scaled, { alpha: 0, k: 2 }).value - (3 * 9.5 - 7)) < 1e-9);
+  // Half maximum: median + 0.5·(peak − median); the MAD floor wins when larger.
+  const half = zeroShotThreshold(map, { alpha: 0.5, k: 0 });
+  assert.equal(half.stats.peak, 9);
+  assert.equal(half.value, 6.75);
+  assert.equal(zeroShotThreshold(map, { alpha: 0.5, k: 1.5 }).value, 4.5 + 3.75);
+  assert.ok(
+    Math.abs(zeroShotThreshold(scaled, { alpha: 0.5, k: 0 }).value - (3 * 6.75 - 7)) < 1e-9,
+  );
+  // The peak with minArea ignores an isolated hot pixel.
+  const hot = mapOf(["00000", "01110", "01110", "00009"]);
+  assert.equal(zeroShotThreshold(hot, { alpha: 0.5, k: 0, minArea: 4 }).stats.peak, 1);
+  assert.equal(zeroShotThreshold(hot, { alpha: 0.5, k: 0 }).stats.peak, 9);
+  // A constant map: nothing above.
+  const flat = mapOf(["333", "333"]);
+  assert.equal(zeroShotThreshold(flat).value, 3);
   // Source order: explicit, profile, zero-shot.
   assert.deepEqual(resolveThreshold(map, { explicit: 2, profile: 3 }), {
     value: 2,
     source: "explicit",
   });
   assert.deepEqual(resolveThreshold(map, { profile: 3 }), { value: 3, source: "profile" });
-  assert.deepEqual(resolveThreshold(map, { rule: { k: 2 } }), { value: 9.5, source: "zero-shot" });
+  assert.deepEqual(resolveThreshold(map, { rule: { alpha: 0, k: 2 } }), {
+    value: 9.5,
+    source: "zero-shot",
+  });
   assert.throws(() => resolveThreshold(map, { explicit: NaN }), /finite/);
 });

@@ -6,7 +6,7 @@
 import type { ScalarMap } from "../fca/types.ts";
 import { findRegions, MAX_REGIONS, type Region, regionScore } from "./regions.ts";
 import {
-  DEFAULT_ZERO_SHOT_K,
+  DEFAULT_ZERO_SHOT_RULE,
   type Threshold,
   type ZeroShotRule,
   zeroShotThreshold,
@@ -31,7 +31,8 @@ export interface DecisionOptions {
   profile?: Profile;
   /** Which of the profile's thresholds (default "image": the verdict's false-alarm rate). */
   profileLevel?: ProfileLevel;
-  /** Zero-shot multiple of the MAD (default {@link DEFAULT_ZERO_SHOT_K}). */
+  /** Zero-shot rule's α and k (defaults {@link DEFAULT_ZERO_SHOT_RULE}). */
+  alpha?: number;
   k?: number;
   /** Regions smaller than this are dropped (default: the profile's, else {@link DEFAULT_MIN_AREA}). */
   minArea?: number;
@@ -66,7 +67,12 @@ export function decide(map: ScalarMap, opts: DecisionOptions = {}): DecisionResu
   const profile = opts.profile;
   const minArea = opts.minArea ?? profile?.minArea ?? DEFAULT_MIN_AREA;
   const border = opts.border ?? profile?.border ?? DEFAULT_BORDER;
-  const rule: ZeroShotRule = { k: opts.k ?? DEFAULT_ZERO_SHOT_K, border };
+  const rule: ZeroShotRule = {
+    alpha: opts.alpha ?? DEFAULT_ZERO_SHOT_RULE.alpha,
+    k: opts.k ?? DEFAULT_ZERO_SHOT_RULE.k,
+    border,
+    minArea,
+  };
   let threshold: Threshold;
   let span: number;
   if (opts.threshold !== undefined) {

@@ -39,6 +39,8 @@ export interface Profile {
   modelSha256: string;
   /** ISO time of calibration. */
   created: string;
+  /** How the profile was made (backend, threads, model path, command); informative, not compared. */
+  runtime?: Record<string, string | number | null>;
 }
 
 /** Which threshold of a profile a decision uses. */

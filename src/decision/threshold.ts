@@ -1,11 +1,11 @@
 /**
  * The anomaly-map threshold of a decision, from (in this order) an explicit value, a calibration
- * profile, or the image's own map (zero-shot: median + k·MAD of the map's values, see
- * docs/decision.md for how k was chosen).
+ * profile, or the image's own map (zero-shot: the map's median plus a fraction α of its peak's
+ * height above the median, at least k·MAD; see docs/decision.md for how α and k were chosen).
  * @module
  */
 import type { ScalarMap } from "../fca/types.ts";
-import { interiorMask } from "./regions.ts";
+import { interiorMask, regionScore } from "./regions.ts";
 
 /** Where a threshold came from. */
 export type ThresholdSource = "explicit" | "profile" | "zero-shot";
@@ -16,19 +16,24 @@ export interface Threshold {
   source: ThresholdSource;
 }
 
-/** The zero-shot rule: threshold = median + k · MAD of the map (outside the border band). */
+/**
+ * The zero-shot rule: threshold = median + max(α · (peak − median), k · MAD), statistics of the
+ * map outside the border band; peak = the region score (regions.ts `regionScore`: the highest
+ * level at which a component of `minArea` pixels exists, the maximum for `minArea` 1).
+ */
 export interface ZeroShotRule {
-  /** Multiple of the median absolute deviation above the median. */
+  /** Fraction of the peak's height above the median (0.5: "half maximum"). */
+  alpha: number;
+  /** Floor in multiples of the median absolute deviation above the median (0: none). */
   k: number;
   /** Pixels within this many pixels of the border are left out of the statistics (default 0). */
   border?: number;
+  /** Minimum region area of the peak (default 1: the maximum). */
+  minArea?: number;
 }
 
-/**
- * The default multiple of the MAD: chosen on the dev sets for pooled mask F1
- * (docs/decision.md).
- */
-export const DEFAULT_ZERO_SHOT_K = 6;
+/** The default zero-shot rule, chosen on the dev sets for pooled mask F1 (docs/decision.md). */
+export const DEFAULT_ZERO_SHOT_RULE: Readonly<ZeroShotRule> = Object.freeze({ alpha: 0.5, k: 0 });
 
 /** Median and median absolute deviation (unscaled) of a sample. */
 export interface RobustStats {
@@ -65,20 +70,29 @@ export function robustStats(values: ArrayLike<number>, valid?: ArrayLike<number>
   return { median, mad: sortedMedian(s) };
 }
 
+/** The statistics behind a zero-shot threshold. */
+export interface ZeroShotStats extends RobustStats {
+  /** The peak the fraction α applies to. */
+  peak: number;
+}
+
 /**
- * The zero-shot threshold of a map: median + k·MAD of its values (outside the border band).
- * Equivariant under scale and offset of the map (a·map + b gives a·t + b for a > 0), so it does
- * not depend on how the map is normalised. A constant map (MAD 0) gets its own value: nothing is
- * strictly above it.
+ * The zero-shot threshold of a map: median + max(α·(peak − median), k·MAD), statistics outside
+ * the border band. Equivariant under scale and offset of the map (a·map + b gives a·t + b for
+ * a > 0), so it does not depend on how the map is normalised. A constant map gets its own value:
+ * nothing is strictly above it.
  */
 export function zeroShotThreshold(
   map: ScalarMap,
-  rule: ZeroShotRule = { k: DEFAULT_ZERO_SHOT_K },
-): { value: number; stats: RobustStats } {
+  rule: ZeroShotRule = DEFAULT_ZERO_SHOT_RULE,
+): { value: number; stats: ZeroShotStats } {
   const border = rule.border ?? 0;
   const valid = border > 0 ? interiorMask(map.width, map.height, border) : undefined;
   const stats = robustStats(map.data, valid);
-  return { value: stats.median + rule.k * stats.mad, stats };
+  let peak = regionScore(map, rule.minArea ?? 1, border);
+  if (!Number.isFinite(peak)) peak = regionScore(map, 1, border);
+  const lift = Math.max(rule.alpha * (peak - stats.median), rule.k * stats.mad, 0);
+  return { value: stats.median + lift, stats: { ...stats, peak } };
 }
 
 /** Inputs of {@link resolveThreshold}; the first one present wins. */
@@ -87,7 +101,7 @@ export interface ThresholdInputs {
   explicit?: number;
   /** A calibrated threshold (from a profile, see profile.ts `profileThreshold`). */
   profile?: number;
-  /** The zero-shot rule used otherwise (default k = {@link DEFAULT_ZERO_SHOT_K}). */
+  /** The zero-shot rule used otherwise (default {@link DEFAULT_ZERO_SHOT_RULE}). */
   rule?: ZeroShotRule;
 }
 
@@ -101,7 +115,7 @@ export function resolveThreshold(map: ScalarMap, inputs: ThresholdInputs = {}): 
   }
   if (inputs.profile !== undefined) return { value: inputs.profile, source: "profile" };
   return {
-    value: zeroShotThreshold(map, inputs.rule ?? { k: DEFAULT_ZERO_SHOT_K }).value,
+    value: zeroShotThreshold(map, inputs.rule ?? DEFAULT_ZERO_SHOT_RULE).value,
     source: "zero-shot",
   };
 }

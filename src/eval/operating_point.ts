@@ -10,7 +10,13 @@
  */
 import type { EvalSample } from "./pixel_metrics.ts";
 import { labelComponents } from "./components.ts";
-import { findRegions } from "../decision/regions.ts";
+import { findRegions, regionScore } from "../decision/regions.ts";
+import {
+  DEFAULT_ZERO_SHOT_RULE,
+  type ZeroShotRule,
+  zeroShotThreshold,
+} from "../decision/threshold.ts";
+import type { DatasetImage } from "./dataset.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
 
 /** How the predicted mask is formed from a map and its threshold. */
@@ -189,4 +195,68 @@ export async function writeImagesJsonl(
 ): Promise<void> {
   const text = records.map((r) => imageRecordLine(r) + "\n").join("");
   await writeFileAtomic(path, new TextEncoder().encode(text));
+}
+
+/** Options of {@link operatingPointHook}. */
+export interface OperatingPointHookOptions extends OperatingPointOptions {
+  /** The zero-shot rule (default: the decision's default, src/decision/threshold.ts). */
+  rule?: ZeroShotRule;
+  /** A profile's threshold, evaluated beside the zero-shot one when given. */
+  profileThreshold?: number;
+}
+
+/** What {@link operatingPointHook} collects. */
+export interface OperatingPointHook {
+  /** Pass as `HarnessOptions.onSample`. */
+  onSample(item: DatasetImage, sample: EvalSample): void;
+  /** Metrics at the zero-shot threshold (each image its own). */
+  zeroShot: OperatingPoint;
+  /** Metrics at the profile's threshold, when one was given. */
+  profile: OperatingPoint | null;
+  /** One record per image (zero-shot; source "profile" when a profile threshold was given). */
+  records: ImageRecord[];
+}
+
+/**
+ * Operating-point metrics for the eval harness: `evaluateDataset(root, det, {onSample:
+ * hook.onSample})`, then `hook.zeroShot.result()` and `writeImagesJsonl(out, hook.records)`.
+ * Thresholds and regions are computed on the scored sample (after `--eval-size`/`--crop`), so
+ * `minArea` and `border` are in scored pixels.
+ */
+export function operatingPointHook(opts: OperatingPointHookOptions = {}): OperatingPointHook {
+  const rule: ZeroShotRule = {
+    ...(opts.rule ?? DEFAULT_ZERO_SHOT_RULE),
+    border: opts.border ?? opts.rule?.border,
+    minArea: opts.minArea ?? opts.rule?.minArea,
+  };
+  const hook: OperatingPointHook = {
+    zeroShot: new OperatingPoint(),
+    profile: opts.profileThreshold === undefined ? null : new OperatingPoint(),
+    records: [],
+    onSample(item, sample) {
+      const map = { width: sample.width, height: sample.height, data: sample.scores };
+      const z = zeroShotThreshold(map, rule);
+      const zo = scoreImage(sample, z.value, opts);
+      hook.zeroShot.add(zo);
+      let record: ImageRecord = {
+        path: item.imagePath,
+        score: regionScore(map, opts.minArea ?? 1, opts.border ?? 0),
+        verdict: zo.verdict,
+        threshold: { value: z.value, source: "zero-shot" },
+        mask_f1: zo.maskF1,
+      };
+      if (hook.profile && opts.profileThreshold !== undefined) {
+        const po = scoreImage(sample, opts.profileThreshold, opts);
+        hook.profile.add(po);
+        record = {
+          ...record,
+          verdict: po.verdict,
+          threshold: { value: opts.profileThreshold, source: "profile" },
+          mask_f1: po.maskF1,
+        };
+      }
+      hook.records.push(record);
+    },
+  };
+  return hook;
 }
