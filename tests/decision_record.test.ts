@@ -217,3 +217,22 @@ Deno.test("operating-point hook and images.jsonl", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("zero-shot decisions do not depend on the map's scale or offset", () => {
+  const map = blobs(48, 32, 1, [[5, 5, 6, 4, 3], [30, 20, 5, 5, 2.2], [40, 2, 1, 1, 9]]);
+  const base = decide(map, { minArea: 4 });
+  for (const [a, b] of [[2, 0], [0.01, -5], [1000, 3]]) {
+    const scaled = { ...map, data: map.data.map((v) => a * v + b) };
+    const d = decide(scaled, { minArea: 4 });
+    assert.equal(d.decision.verdict, base.decision.verdict);
+    assert.deepEqual(d.mask, base.mask);
+    assert.deepEqual(
+      d.decision.regions.map((r) => [r.bbox, r.area, r.centroid]),
+      base.decision.regions.map((r) => [r.bbox, r.area, r.centroid]),
+    );
+    assert.ok(Math.abs(d.decision.score_normalized - base.decision.score_normalized) < 1e-4);
+  }
+  // The isolated hot pixel (9) is smaller than minArea: it neither forms a region nor sets the peak.
+  assert.equal(base.score, 3);
+  assert.equal(base.decision.regions.length, 2);
+});
