@@ -7,6 +7,7 @@ import denoConfig from "../../deno.json" with { type: "json" };
 import { DETECT_HELP, oneLine, runDetect } from "./detect.ts";
 import { runDemo } from "./demo.ts";
 import { runEval } from "./eval.ts";
+import { runCalibrate } from "./calibrate.ts";
 import { UsageError } from "./options.ts";
 import { OptionError } from "../design.ts";
 
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const [command, ...rest] = argv;
     if (command === "eval") return await runEval(rest);
+    if (command === "calibrate") return await runCalibrate(rest);
     if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
       console.log(HELP);
       return argv.length === 0 ? 2 : 0;

@@ -54,6 +54,11 @@ export interface HarnessOptions {
   slots?: number;
   /** Image reader (default: src/io/decode.ts readImage). */
   readImage?: (path: string) => Promise<RgbImage>;
+  /**
+   * Called with every scored sample (resized and cropped as scored), e.g. the operating-point
+   * metrics of src/eval/operating_point.ts (`operatingPointHook`).
+   */
+  onSample?: (item: DatasetImage, sample: EvalSample) => void | Promise<void>;
 }
 
 /** Metrics and counts of one category; metric values are fractions in [0, 1] or null. */
@@ -138,7 +143,9 @@ export async function evaluateDataset(
         const mask = item.maskPath
           ? decodeGrayMask(await readFile(item.maskPath), item.maskPath)
           : null;
-        await store.add(prepareSample(map, mask, { crop: opts.crop, evalSize: opts.evalSize }));
+        const sample = prepareSample(map, mask, { crop: opts.crop, evalSize: opts.evalSize });
+        await opts.onSample?.(item, sample);
+        await store.add(sample);
         opts.progress?.tick(`${category}/${item.rel}`);
       }
       const detectSeconds = (performance.now() - td) / 1000;
