@@ -73,15 +73,15 @@ export type SettingName = keyof PipelineSettings;
 /** How one option is parsed and checked. */
 export type OptionKind =
   | { type: "int"; min: number; max: number; odd?: boolean; zeroOk?: boolean }
-  | { type: "number"; min: number; exclusiveMin?: boolean }
+  | { type: "number"; min: number; exclusiveMin?: boolean; max?: number; exclusiveMax?: boolean }
   | { type: "choice"; choices: readonly string[] }
   | { type: "size" }
   | { type: "path" };
 
 /** One entry of the design table. */
-export interface OptionSpec {
-  /** Key in {@link PipelineSettings}. */
-  name: SettingName;
+export interface OptionSpec<N extends string = SettingName> {
+  /** Key in {@link PipelineSettings} (or {@link DecisionSettings}). */
+  name: N;
   /** Command-line flag without the dashes. */
   flag: string;
   /** Placeholder in the help text. */
@@ -248,7 +248,7 @@ export const PIPELINE_FLAGS: Record<string, { type: "string" }> = Object.fromEnt
 /** The help lines of the pipeline flags, aligned, for both the detect and the eval help. */
 export const PIPELINE_HELP: string = PIPELINE_OPTIONS.map(helpLines).join("\n");
 
-function helpLines(o: OptionSpec): string {
+function helpLines(o: OptionSpec<string>): string {
   const head = `  --${o.flag} ${o.arg}`.padEnd(21);
   const def = o.default ?? o.defaultText;
   const tail = def === undefined ? "" : ` (default ${def})`;
@@ -272,7 +272,7 @@ export function optionSpec(name: SettingName): OptionSpec {
  * Check one value against its entry and return it in its typed form. `raw` is a flag's string or
  * a library caller's value; throws an {@link OptionError} naming the flag.
  */
-export function checkOption(spec: OptionSpec, raw: unknown): string | number {
+export function checkOption(spec: OptionSpec<string>, raw: unknown): string | number {
   const flag = `--${spec.flag}`;
   const k = spec.kind;
   switch (k.type) {
@@ -303,6 +303,13 @@ export function checkOption(spec: OptionSpec, raw: unknown): string | number {
     case "number": {
       const v = toNumber(raw);
       if (!Number.isFinite(v)) throw new OptionError(`${flag} must be a number, got '${raw}'`);
+      if (k.max !== undefined && (k.exclusiveMax ? v >= k.max : v > k.max)) {
+        throw new OptionError(
+          `${flag} must be a number in ${k.exclusiveMin ? "(" : "["}${k.min}, ${k.max}${
+            k.exclusiveMax ? ")" : "]"
+          }, got '${raw}'`,
+        );
+      }
       if (k.exclusiveMin ? v <= k.min : v < k.min) {
         throw new OptionError(
           k.exclusiveMin
@@ -409,4 +416,77 @@ export function mapKeySettings(settings: PipelineSettings): Record<string, unkno
     if (spec.changesMap && spec.name !== "model") key[spec.name] = settings[spec.name] ?? null;
   }
   return key;
+}
+
+/** How a map becomes a decision (threshold, regions, verdict), after validation and defaults. */
+export interface DecisionSettings {
+  /** Explicit threshold on the map; wins over a profile and the zero-shot rule. */
+  threshold?: number;
+  /** Calibration profile file (`fca calibrate`). */
+  profile?: string;
+  /** Regions smaller than this many pixels are dropped. */
+  minArea: number;
+  /** Pixels within this many of the image edge never start a region. */
+  border: number;
+}
+
+/** The decision options, in help order (same checks and help as the pipeline options). */
+export const DECISION_OPTIONS: readonly OptionSpec<keyof DecisionSettings>[] = [
+  {
+    name: "threshold",
+    flag: "threshold",
+    arg: "X",
+    kind: { type: "number", min: -Infinity },
+    default: undefined,
+    defaultText: "a profile's, else zero-shot",
+    help: "threshold on the map",
+    changesMap: false,
+  },
+  {
+    name: "profile",
+    flag: "profile",
+    arg: "FILE",
+    kind: { type: "path" },
+    default: undefined,
+    help: "calibration profile from 'fca calibrate' (same settings and model)",
+    changesMap: false,
+  },
+  {
+    name: "minArea",
+    flag: "min-area",
+    arg: "N",
+    kind: { type: "int", min: 1, max: 1_000_000_000 },
+    default: 16,
+    help: "regions smaller than N pixels are dropped",
+    changesMap: false,
+  },
+  {
+    name: "border",
+    flag: "border",
+    arg: "N",
+    kind: { type: "int", min: 0, max: 1_000_000 },
+    default: 0,
+    help: "pixels within N of the image edge never start a region",
+    changesMap: false,
+  },
+];
+
+/** `parseArgs` descriptors of the decision flags. */
+export const DECISION_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(
+  DECISION_OPTIONS.map((o) => [o.flag, { type: "string" as const }]),
+);
+
+/** Help lines of the decision flags. */
+export const DECISION_HELP: string = DECISION_OPTIONS.map(helpLines).join("\n");
+
+/** Decision settings from `parseArgs` values (or query parameters) keyed by flag. */
+export function parseDecisionFlags(values: Record<string, unknown>): DecisionSettings {
+  const out: Record<string, unknown> = {};
+  for (const spec of DECISION_OPTIONS) {
+    const raw = values[spec.flag];
+    if (raw === undefined) {
+      if (spec.default !== undefined) out[spec.name] = spec.default;
+    } else out[spec.name] = checkOption(spec, raw);
+  }
+  return out as unknown as DecisionSettings;
 }

@@ -11,7 +11,7 @@ import {
   encodeMaskPng,
   maskOutline,
   OUTLINE_COLOR,
-} from "../src/decision/outline.ts";
+} from "../src/io/outline.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
 import {
   imageRecordLine,
@@ -20,6 +20,7 @@ import {
   scoreImage,
   writeImagesJsonl,
 } from "../src/eval/operating_point.ts";
+import type { Region } from "../src/decision/regions.ts";
 import type { ScalarMap } from "../src/fca/types.ts";
 import type { DatasetImage } from "../src/eval/dataset.ts";
 
@@ -110,13 +111,14 @@ Deno.test("mask PNG is 0/255 at input size; outlines and boxes drawn on a copy",
   assert.deepEqual([...drawn.subarray(3 * (2 * w + 2), 3 * (2 * w + 2) + 3)], [10, 10, 10]);
   const thick = drawOutlines(rgb, w, h, mask, [255, 0, 0], 2);
   assert.deepEqual([...thick.subarray(0, 3)], [255, 0, 0], "thickness reaches outside");
-  const boxed = drawBoxes(rgb, w, h, [{
+  const region: Region = {
     bbox: { x: 1, y: 1, width: 3, height: 3 },
     area: 9,
     centroid: { x: 2, y: 2 },
     peak: 1,
     mean: 1,
-  }], [1, 2, 3]);
+  };
+  const boxed = drawBoxes(rgb, w, h, [region], [1, 2, 3]);
   assert.deepEqual([...boxed.subarray(3 * (3 * w + 3), 3 * (3 * w + 3) + 3)], [1, 2, 3]);
   assert.deepEqual([...boxed.subarray(3 * (2 * w + 2), 3 * (2 * w + 2) + 3)], [10, 10, 10]);
   assert.throws(() => drawOutlines(rgb, 5, 5, mask), /RGB8 buffer/);

@@ -5,13 +5,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
+import { Detector, type DetectorOptions, detectorSettings } from "../pipeline/detector.ts";
+import { mapKeySettings } from "../design.ts";
 import { readImage } from "../io/decode.ts";
 import { Calibrator } from "../decision/calibrate.ts";
 import { type ProfileSettings, writeProfile } from "../decision/profile.ts";
-import { DEFAULT_BORDER, DEFAULT_MIN_AREA } from "../decision/decide.ts";
 import { expandInputs } from "./inputs.ts";
-import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
+import {
+  decisionSettings,
+  PIPELINE_FLAGS,
+  PIPELINE_HELP,
+  REGION_HELP,
+  toDetectorOptions,
+  UsageError,
+} from "./options.ts";
 
 /** Help text of the calibrate command. */
 export const CALIBRATE_HELP = `Usage: fca calibrate GOOD_IMAGE|DIR... --out profile.json [options]
@@ -23,29 +30,21 @@ for. Use it with 'fca IMAGE... --profile profile.json' (same settings and model)
 Options:
   --out FILE         the profile to write (required; written atomically)
   --fpr P            target false-alarm rate in (0, 1) (default 0.01)
-  --min-area N       regions smaller than N pixels do not count (default ${DEFAULT_MIN_AREA})
-  --border N         pixels within N of the image edge never count (default ${DEFAULT_BORDER})
+${REGION_HELP}
   --recursive        also take the images of subfolders
 ${PIPELINE_HELP}
   --help             show this help`;
 
-/** The settings a profile is bound to: those that change the map or the decision. */
+/**
+ * The settings a profile is bound to: every design-table option that changes the map, and the
+ * decision's region settings.
+ */
 export function profileSettings(
   options: DetectorOptions,
   decision: { minArea: number; border: number },
 ): ProfileSettings {
-  const p = options.params ?? {};
   return {
-    patch: p.patch ?? 9,
-    sigma_p: p.sigmaP ?? 3,
-    sigma_s: p.sigmaS ?? 1,
-    size: options.size ?? "original",
-    features: options.features ?? "onnx",
-    stats: options.stats ?? "fca",
-    reference: options.reference ?? "median",
-    seed: options.seed ?? 0,
-    knn_k: options.knnK ?? null,
-    knn_stride: options.knnStride ?? null,
+    ...mapKeySettings(detectorSettings(options)) as ProfileSettings,
     min_area: decision.minArea,
     border: decision.border,
   };
@@ -77,8 +76,7 @@ export async function runCalibrate(argv: string[]): Promise<number> {
   if (values.fpr?.trim() === "" || !(fpr > 0 && fpr < 1)) {
     throw new UsageError(`--fpr must be a number in (0, 1), got '${values.fpr}'`);
   }
-  const minArea = intFlag(values["min-area"], "min-area", DEFAULT_MIN_AREA, 1);
-  const border = intFlag(values.border, "border", DEFAULT_BORDER, 0);
+  const { minArea, border } = decisionSettings(values);
   const options = toDetectorOptions(values);
   const items = await expandInputs(positionals, { recursive: values.recursive ?? false });
   const errors = items.filter((i) => "error" in i);
@@ -123,13 +121,4 @@ export async function runCalibrate(argv: string[]): Promise<number> {
     await detector.dispose();
   }
   return failed > 0 ? 1 : 0;
-}
-
-function intFlag(raw: string | undefined, name: string, fallback: number, min: number): number {
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(v) || v < min) {
-    throw new UsageError(`--${name} must be an integer >= ${min}, got '${raw}'`);
-  }
-  return v;
 }

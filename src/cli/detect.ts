@@ -4,21 +4,41 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector } from "../pipeline/detector.ts";
-import { outputPaths } from "../io/outputs.ts";
+import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
 import { detectStream, type StreamItem } from "../pipeline/stream.ts";
 import { defaultIoWorkers, IoPool } from "../io/io_pool.ts";
+import type { DecisionSettings } from "../design.ts";
+import { decide } from "../decision/decide.ts";
+import { loadProfile, type Profile } from "../decision/profile.ts";
+import type { ScalarMap } from "../fca/types.ts";
 import { expandInputs } from "./inputs.ts";
-import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
+import { outputsForStem, planOutputStems } from "./output_plan.ts";
+import { profileSettings } from "./calibrate.ts";
+import {
+  DECISION_FLAGS,
+  DECISION_HELP,
+  decisionSettings,
+  PIPELINE_FLAGS,
+  PIPELINE_HELP,
+  toDetectorOptions,
+  UsageError,
+} from "./options.ts";
 
 /** Help text of the detect command. */
 export const DETECT_HELP = `Usage: fca [detect] IMAGE|DIR... [options]
-Writes <stem>.anomaly.png (heatmap), <stem>.overlay.png and <stem>.anomaly.npy (float32 map at
-input size) beside each input or into --out, and prints one JSON line per image.
+Writes <stem>.anomaly.png (heatmap), <stem>.overlay.png (regions outlined) and <stem>.anomaly.npy
+(float32 map at input size) beside each input or into --out, and prints one JSON line per image
+with the threshold, the verdict and the defect regions. Inputs whose names would clash get their
+folder mirrored under --out, or their extension kept in the stem; nothing is overwritten twice.
 
 Options:
 ${PIPELINE_HELP}
+Decision:
+${DECISION_HELP}
+  --mask             also write <stem>.mask.png (0/255 region mask at input size)
+Files:
   --out DIR          write outputs into DIR (created if missing)
+  --recursive        also take the images in subfolders of the folders given
   --io-workers N     threads that decode inputs and write outputs while the detector runs
                      (default: the cores the detector leaves free, at most 8; 0 = in turn
                      with detection, on the main thread)
@@ -29,33 +49,53 @@ ${PIPELINE_HELP}
 export async function runDetect(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...PIPELINE_FLAGS, out: { type: "string" }, "io-workers": { type: "string" } },
+    options: {
+      ...PIPELINE_FLAGS,
+      ...DECISION_FLAGS,
+      out: { type: "string" },
+      "io-workers": { type: "string" },
+      mask: { type: "boolean" },
+      recursive: { type: "boolean" },
+    },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length === 0) throw new UsageError("no input images given (see --help)");
   const options = toDetectorOptions(values);
+  const decision = decisionSettings(values);
   const outDir = values.out;
   if (outDir !== undefined) await ensureWritableDir(outDir);
 
   const ioWorkers = parseIoWorkers(values["io-workers"]);
-  const items = await expandInputs(positionals);
+  const items = await expandInputs(positionals, { recursive: values.recursive ?? false });
   let failed = 0;
-  const work: StreamItem[] = [];
+  const found: string[] = [];
   for (const item of items) {
     if ("error" in item) {
       console.error(`error: ${naming(item.path, item.error)}`);
       failed++;
-    } else work.push({ path: item.path, outputs: outputPaths(item.path, outDir) });
+    } else found.push(item.path);
   }
+  const stems = planOutputStems(found, outDir);
+  const work: StreamItem[] = found.map((path, i) => {
+    const { mask, ...outputs } = outputsForStem(stems[i]);
+    return { path, outputs: values.mask ? { ...outputs, mask } : outputs };
+  });
   const detector = await Detector.create(options);
+  let decideMap: (map: ScalarMap) => ReturnType<typeof decide>;
+  try {
+    decideMap = await decider(detector, options, decision, values);
+  } catch (err) {
+    await detector.dispose();
+    throw err;
+  }
   // A single image gains nothing from worker threads but their start-up time; a detector that
   // keeps every core busy gains nothing from them either (the default is then 0).
   const pool = IoPool.create(
     work.length > 1 ? ioWorkers ?? defaultIoWorkers(detector.threads) : 0,
   );
   try {
-    for await (const result of detectStream(detector, work, pool)) {
+    for await (const result of detectStream(detector, work, pool, { decide: decideMap })) {
       if ("error" in result) {
         console.error(`error: ${naming(result.path, oneLine(result.error))}`);
         failed++;
@@ -68,6 +108,7 @@ export async function runDetect(argv: string[]): Promise<number> {
         width: result.width,
         height: result.height,
         score: result.score,
+        ...result.decision,
         tiles: result.tiles,
         backend: detector.backend,
         adapter: detector.adapter,
@@ -81,6 +122,52 @@ export async function runDetect(argv: string[]): Promise<number> {
   }
   if (failed > 0) console.error(`${failed} of ${items.length} inputs failed`);
   return failed > 0 ? 1 : 0;
+}
+
+/**
+ * The decision of every map: an explicit threshold, else the profile's (refused in one line when
+ * its settings or model differ from this run's), else the zero-shot rule. Region settings not
+ * given on the command line come from the profile.
+ */
+async function decider(
+  detector: Detector,
+  options: DetectorOptions,
+  decision: DecisionSettings,
+  values: Record<string, unknown>,
+): Promise<(map: ScalarMap) => ReturnType<typeof decide>> {
+  let profile: Profile | undefined;
+  if (decision.profile !== undefined) {
+    let region = { minArea: decision.minArea, border: decision.border };
+    if (values["min-area"] === undefined || values.border === undefined) {
+      const text = await Deno.readTextFile(decision.profile).catch(() => "{}");
+      const own = (() => {
+        try {
+          return JSON.parse(text) as { minArea?: number; border?: number };
+        } catch {
+          return {};
+        }
+      })();
+      region = {
+        minArea: values["min-area"] === undefined ? own.minArea ?? region.minArea : region.minArea,
+        border: values.border === undefined ? own.border ?? region.border : region.border,
+      };
+    }
+    profile = await loadProfile(
+      decision.profile,
+      profileSettings(options, region),
+      detector.modelSha256,
+    ).catch((err) => {
+      throw new UsageError(oneLine(err));
+    });
+    decision = { ...decision, ...region };
+  }
+  return (map) =>
+    decide(map, {
+      threshold: decision.threshold,
+      profile,
+      minArea: decision.minArea,
+      border: decision.border,
+    });
 }
 
 function parseIoWorkers(text: string | undefined): number | undefined {

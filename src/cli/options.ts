@@ -5,9 +5,22 @@
  * @module
  */
 import type { DetectorOptions } from "../pipeline/detector.ts";
-import { OptionError, parsePipelineFlags, type PipelineSettings } from "../design.ts";
+import {
+  DECISION_OPTIONS,
+  type DecisionSettings,
+  OptionError,
+  parseDecisionFlags,
+  parsePipelineFlags,
+  type PipelineSettings,
+} from "../design.ts";
 
-export { PIPELINE_FLAGS, PIPELINE_HELP } from "../design.ts";
+export { DECISION_FLAGS, DECISION_HELP, PIPELINE_FLAGS, PIPELINE_HELP } from "../design.ts";
+
+/** Help lines of the region options alone (`--min-area`, `--border`), for calibrate. */
+export const REGION_HELP: string = DECISION_OPTIONS
+  .filter((o) => o.name === "minArea" || o.name === "border")
+  .map((o) => `  --${o.flag} ${o.arg}`.padEnd(21) + `${o.help} (default ${o.default})`)
+  .join("\n");
 
 /** A usage error: printed as one line, exit code 2. */
 export class UsageError extends Error {}
@@ -23,4 +36,14 @@ export function toDetectorOptions(values: Record<string, unknown>): DetectorOpti
   }
   const { patch, sigmaP, sigmaS, ...rest } = s;
   return { ...rest, params: { patch, sigmaP, sigmaS } };
+}
+
+/** Validated decision settings from parsed flag values, as usage errors. */
+export function decisionSettings(values: Record<string, unknown>): DecisionSettings {
+  try {
+    return parseDecisionFlags(values);
+  } catch (err) {
+    if (err instanceof OptionError) throw new UsageError(err.message);
+    throw err;
+  }
 }

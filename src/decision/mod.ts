@@ -10,4 +10,4 @@ export * from "./normalize.ts";
 export * from "./quantile.ts";
 export * from "./calibrate.ts";
 export * from "./profile.ts";
-export * from "./outline.ts";
+export * from "../io/outline.ts";

@@ -9,8 +9,8 @@ import type { RgbImage } from "./types.ts";
 import { readImage } from "./decode.ts";
 import { startModuleWorker } from "../base/web_worker.ts";
 import {
-  OUTPUT_KINDS,
   type OutputKind,
+  outputKinds,
   type OutputPaths,
   type RenderedMap,
   writeOutputs,
@@ -150,13 +150,14 @@ export class IoPool implements ImageIo {
  * the overlay job takes it), the `.npy` the map.
  */
 function splitWrite(job: WriteJob, workers: number): WriteJob[] {
-  const kinds = job.kinds ?? OUTPUT_KINDS;
+  const kinds = job.kinds ?? outputKinds(job.paths);
   if (workers < 2 || kinds.length < 2) return [job];
   const groups: OutputKind[][] = workers >= 3 ? kinds.map((k) => [k]) : [
     [kinds[0]],
     kinds.slice(1),
   ];
-  const { map, heatmap, overlay } = job.detection;
+  const { map, heatmap, overlay, mask } = job.detection;
+  let maskTaken = false;
   const noImage = { width: job.image.width, height: job.image.height, data: new Float32Array(0) };
   const noMap = { ...map, data: new Float32Array(0) };
   let heatmapTaken = false;
@@ -165,10 +166,14 @@ function splitWrite(job: WriteJob, workers: number): WriteJob[] {
     const needsHeat = blend || group.includes("heatmap");
     const heat = !needsHeat ? new Uint8Array(0) : heatmapTaken ? heatmap.slice() : heatmap;
     heatmapTaken ||= heat === heatmap;
+    const needsMask = mask && (group.includes("overlay") || group.includes("mask"));
+    const ownMask = needsMask ? (maskTaken ? mask.slice() : mask) : undefined;
+    maskTaken ||= ownMask === mask;
     const detection: RenderedMap = {
       map: group.includes("npy") ? map : noMap,
       heatmap: heat,
       ...(overlay && group.includes("overlay") ? { overlay } : {}),
+      ...(ownMask ? { mask: ownMask } : {}),
     };
     return { detection, image: blend ? job.image : noImage, paths: job.paths, kinds: group };
   });
@@ -176,9 +181,10 @@ function splitWrite(job: WriteJob, workers: number): WriteJob[] {
 
 /** The ArrayBuffers of a job, to move rather than copy into the worker. */
 function transferables(job: WriteJob): ArrayBuffer[] {
-  const { map, heatmap, overlay } = job.detection;
+  const { map, heatmap, overlay, mask } = job.detection;
   const buffers = new Set<ArrayBuffer>();
-  for (const a of [job.image.data, map.data, heatmap, overlay ?? new Uint8Array(0)]) {
+  const none = new Uint8Array(0);
+  for (const a of [job.image.data, map.data, heatmap, overlay ?? none, mask ?? none]) {
     if (a.buffer instanceof ArrayBuffer && a.byteLength > 0) buffers.add(a.buffer);
   }
   return [...buffers];

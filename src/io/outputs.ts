@@ -9,12 +9,15 @@ import { encodePng } from "./encode.ts";
 import { overlay } from "./colormap.ts";
 import { encodeNpy } from "./npy.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
+import { drawOutlines, encodeMaskPng } from "./outline.ts";
 
-/** Paths of the three outputs of an input image. */
+/** Paths of the outputs of an input image (the region mask only when asked for). */
 export interface OutputPaths {
   heatmap: string;
   overlay: string;
   npy: string;
+  /** `<stem>.mask.png`: the decision's region mask (`--mask`). */
+  mask?: string;
 }
 
 /** `<stem>.anomaly.png`, `<stem>.overlay.png`, `<stem>.anomaly.npy` beside the input or in `outDir`. */
@@ -43,16 +46,26 @@ export interface RenderedMap {
    * the backend rendered it; otherwise the overlay is computed from `heatmap` and the image.
    */
   overlay?: Uint8Array;
+  /**
+   * The decision's region mask at the input size (1 = region): outlined on the overlay, and the
+   * `mask` output.
+   */
+  mask?: Uint8Array;
 }
 
 /** Opacity of the heatmap in the overlay output. */
 export const OVERLAY_ALPHA = 0.5;
 
-/** One of the three outputs of a detection. */
+/** One output of a detection. */
 export type OutputKind = keyof OutputPaths;
 
-/** Every output, slowest to encode first. */
+/** The outputs always written, slowest to encode first. */
 export const OUTPUT_KINDS: readonly OutputKind[] = ["overlay", "heatmap", "npy"];
+
+/** The outputs `paths` asks for: {@link OUTPUT_KINDS}, and the mask when it has a path. */
+export function outputKinds(paths: OutputPaths): readonly OutputKind[] {
+  return paths.mask === undefined ? OUTPUT_KINDS : [...OUTPUT_KINDS, "mask"];
+}
 
 /** The file contents of one output of `det` for `image`. */
 export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage): Uint8Array {
@@ -60,15 +73,20 @@ export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage
   switch (kind) {
     case "heatmap":
       return encodePng(width, height, rgbaToRgb(det.heatmap), 3);
-    case "overlay":
+    case "overlay": {
+      const rgb = det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA));
       return encodePng(
         width,
         height,
-        det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA)),
+        det.mask ? drawOutlines(rgb, width, height, det.mask) : rgb,
         3,
       );
+    }
     case "npy":
       return encodeNpy(det.map.data, [det.map.height, det.map.width]);
+    case "mask":
+      if (!det.mask) throw new Error("outputs: a mask output needs the decision's region mask");
+      return encodeMaskPng(det.mask, width, height);
   }
 }
 
@@ -77,9 +95,12 @@ export async function writeOutputs(
   det: RenderedMap,
   image: RgbImage,
   paths: OutputPaths,
-  kinds: readonly OutputKind[] = OUTPUT_KINDS,
+  kinds: readonly OutputKind[] = outputKinds(paths),
 ): Promise<OutputPaths> {
-  for (const kind of kinds) await writeFileAtomic(paths[kind], encodeOutput(kind, det, image));
+  // Planned names may mirror input folders under --out: their folder is made on first write.
+  const { dir } = splitPath(paths.npy);
+  if (dir !== "") await Deno.mkdir(dir, { recursive: true });
+  for (const kind of kinds) await writeFileAtomic(paths[kind]!, encodeOutput(kind, det, image));
   return paths;
 }
 

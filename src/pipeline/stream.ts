@@ -11,6 +11,8 @@ import type { Detector } from "./detector.ts";
 import type { ImageIo, Timed } from "../io/io_pool.ts";
 import type { OutputPaths } from "../io/outputs.ts";
 import type { RgbImage } from "../io/types.ts";
+import type { ScalarMap } from "../fca/types.ts";
+import type { Decision } from "../decision/decide.ts";
 
 /** One image of the stream and where its outputs go. */
 export interface StreamItem {
@@ -27,6 +29,8 @@ export type StreamResult =
     score: number;
     /** Image tiles the detector used (1 when untiled). */
     tiles: number;
+    /** Threshold, verdict, normalised score and regions, when the stream decides. */
+    decision?: Decision;
     outputs: OutputPaths;
     /** decode, the detector's stages, write (each where it ran) and latency (first to last). */
     ms: Record<string, number>;
@@ -51,6 +55,11 @@ export interface StreamOptions {
    * alone); an image or an output over its half is handled one at a time, as a plain loop would.
    */
   memoryBudget?: number;
+  /**
+   * Turn each map into a decision (threshold, regions, verdict); its region mask is outlined on
+   * the overlay and written as the mask output when the item's outputs name one.
+   */
+  decide?: (map: ScalarMap) => { decision: Decision; mask: Uint8Array };
 }
 
 /** Default {@link StreamOptions.memoryBudget}. */
@@ -91,7 +100,7 @@ export async function* detectStream(
     if (!(decoded instanceof Error)) imageBytes = decoded.value.data.byteLength;
     // Decode ahead while this image is detected, as many as fit (none when it alone is too big).
     refill(Math.min(readAhead, Math.floor(half / Math.max(imageBytes, 1)) - 1));
-    writing.push(await detectOne(detector, pool, item, start, decoded));
+    writing.push(await detectOne(detector, pool, item, start, decoded, opts.decide));
     while (writing.length > writeBehind || (writing.length > 0 && written() > half)) {
       yield await writing.shift()!.result;
     }
@@ -117,6 +126,7 @@ async function detectOne(
   item: StreamItem,
   start: number,
   decoded: Timed<RgbImage> | Error,
+  decide?: StreamOptions["decide"],
 ): Promise<Written> {
   const fail = (err: unknown): StreamResult => ({
     path: item.path,
@@ -127,16 +137,21 @@ async function detectOne(
     const { value: image, ms: decode } = decoded;
     const { width, height } = image;
     const det = await detector.detect(image);
+    const t0 = performance.now();
+    const decided = decide?.(det.map);
+    if (decided) det.timings.decide = performance.now() - t0;
     const bytes = [image.data, det.map.data, det.heatmap, det.overlay]
       .reduce((sum, a) => sum + (a?.byteLength ?? 0), 0);
     let done = false;
-    const result = pool.write({ detection: det, image, paths: item.outputs }).then(
+    const detection = decided ? { ...det, mask: decided.mask } : det;
+    const result = pool.write({ detection, image, paths: item.outputs }).then(
       ({ value: outputs, ms: write }): StreamResult => ({
         path: item.path,
         width,
         height,
         score: det.score,
         tiles: det.tiles ?? 1,
+        ...(decided ? { decision: decided.decision } : {}),
         outputs,
         ms: { decode, ...det.timings, write, latency: performance.now() - start },
       }),

@@ -3,8 +3,12 @@
  * optionally boxes) drawn on an interleaved RGB8 buffer such as the overlay. Pure functions.
  * @module
  */
-import { encodePng } from "../io/encode.ts";
-import type { Region } from "./regions.ts";
+import { encodePng } from "./encode.ts";
+
+/** What {@link drawBoxes} needs of a region: its bounding box. */
+export interface Boxed {
+  bbox: { x: number; y: number; width: number; height: number };
+}
 
 /** An RGB colour, 0–255 per channel. */
 export type Rgb = readonly [number, number, number];
@@ -85,7 +89,7 @@ export function drawBoxes(
   rgb: Uint8Array,
   width: number,
   height: number,
-  regions: readonly Region[],
+  regions: readonly Boxed[],
   color: Rgb = OUTLINE_COLOR,
 ): Uint8Array {
   checkRgb(rgb, width, height);
