@@ -95,3 +95,32 @@ Deno.test("eval CLI: the saved-map key names the model file actually used, by co
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("eval CLI: operating points in metrics.json and one record per image in images.jsonl", async () => {
+  const root = await makeDataset();
+  const out = `${root}/out`;
+  try {
+    const args = [root, "--features", "colors", "--patch", "5", "--out", out, "--min-area", "1"];
+    assert.equal(await quiet([...args, "--threshold", "1e9"]), 0);
+    const m = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
+    const zero = m.operating_points["zero-shot"], fixed = m.operating_points.explicit;
+    assert.equal(zero.images, 2);
+    assert.ok(zero.maskF1 > 0, "the zero-shot threshold finds the square");
+    assert.equal(zero.regionRecall, 1);
+    // Nothing is above an unreachable threshold: no true positive, every verdict "ok".
+    assert.equal(fixed.threshold, 1e9);
+    assert.equal(fixed.counts.tp, 0);
+    assert.deepEqual([fixed.counts.imageFp, fixed.counts.imageTp], [0, 0]);
+    assert.equal(fixed.imageRecall, 0);
+    const lines = (await Deno.readTextFile(`${out}/images.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    for (const l of lines) {
+      assert.deepEqual(l.threshold, { value: 1e9, source: "explicit" });
+      assert.equal(l.verdict, "ok");
+    }
+    assert.ok(lines.some((l) => /cut/.test(l.path) && l.mask_f1 === 0));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -12,9 +12,24 @@ import { writeFileAtomic } from "../base/atomic.ts";
 import { evaluateDataset } from "../eval/harness.ts";
 import { type ImageList, readImageList } from "../eval/dataset.ts";
 import { ProgressBar } from "../eval/progress.ts";
-import { markdownTable, writeReport } from "../eval/report.ts";
+import { markdownTable, operatingPointLines, writeReport } from "../eval/report.ts";
+import {
+  operatingPointHook,
+  type OperatingPointMetrics,
+  writeImagesJsonl,
+} from "../eval/operating_point.ts";
+import { loadProfile, profileThreshold } from "../decision/profile.ts";
+import { profileSettings } from "./calibrate.ts";
 import { listDataset } from "../eval/dataset.ts";
-import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
+import {
+  DECISION_FLAGS,
+  DECISION_HELP,
+  decisionSettings,
+  PIPELINE_FLAGS,
+  PIPELINE_HELP,
+  toDetectorOptions,
+  UsageError,
+} from "./options.ts";
 
 /** Help text of the eval command. */
 export const EVAL_HELP = `Usage: fca eval DATASET_ROOT [options]
@@ -31,6 +46,10 @@ Options:
   --out DIR          metrics.json, plots/ and maps/ go here (default ./eval-out)
   --save-maps        save maps as DIR/maps/<cat>/<defect>/<id>.npy; a rerun reuses them
 ${PIPELINE_HELP}
+Operating point (also reported: mask F1 and IoU, region recall, verdict precision/recall/accuracy at
+each image's zero-shot threshold, and at --threshold or the profile's; one line per image in
+DIR/images.jsonl):
+${DECISION_HELP}
   --help             show this help`;
 
 /** Run the eval command; resolves to the exit code. */
@@ -45,6 +64,7 @@ export async function runEval(argv: string[]): Promise<number> {
       list: { type: "string" },
       out: { type: "string" },
       "save-maps": { type: "boolean" },
+      ...DECISION_FLAGS,
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -68,6 +88,7 @@ export async function runEval(argv: string[]): Promise<number> {
   const outDir = values.out ?? "./eval-out";
   const saveMaps = values["save-maps"] ?? false;
   const options = toDetectorOptions(values);
+  const decision = decisionSettings(values);
   let list: ImageList | undefined;
   if (values.list !== undefined) list = await readImageList(values.list);
   try {
@@ -87,6 +108,26 @@ export async function runEval(argv: string[]): Promise<number> {
   };
   if (saveMaps) await checkSavedMapSettings(outDir, mapKey);
 
+  // Operating points: each image's zero-shot threshold, and a fixed one (--threshold, or the
+  // profile's image threshold) when given. Regions are counted at the scored resolution.
+  let fixed: { name: "explicit" | "profile"; value: number } | undefined;
+  if (decision.threshold !== undefined) fixed = { name: "explicit", value: decision.threshold };
+  else if (decision.profile !== undefined) {
+    const profile = await loadProfile(
+      decision.profile,
+      profileSettings(options, decision),
+      mapKey.model_sha256 ?? "",
+    ).catch((err) => {
+      throw new UsageError((err as Error).message);
+    });
+    fixed = { name: "profile", value: profileThreshold(profile) };
+  }
+  const hook = operatingPointHook({
+    minArea: decision.minArea,
+    border: decision.border,
+    profileThreshold: fixed?.value,
+    fixedSource: fixed?.name,
+  });
   const total = [...(await listDataset(root, { categories, list })).values()]
     .reduce((a, v) => a + v.length, 0);
   const progress = new ProgressBar(total);
@@ -103,9 +144,17 @@ export async function runEval(argv: string[]): Promise<number> {
         outDir,
         saveMaps,
         progress,
+        onSample: hook.onSample,
       },
     );
     const d = detector as Detector | null;
+    const operatingPoints: Record<string, OperatingPointMetrics & { threshold?: number }> = {
+      "zero-shot": hook.zeroShot.result(),
+    };
+    if (hook.profile && fixed) {
+      operatingPoints[fixed.name] = { ...hook.profile.result(), threshold: fixed.value };
+    }
+    await writeImagesJsonl(`${outDir}/images.jsonl`, hook.records);
     const files = await writeReport(outDir, report, {
       dataset: root,
       command: ["fca", "eval", ...argv].join(" "),
@@ -114,8 +163,11 @@ export async function runEval(argv: string[]): Promise<number> {
       adapter: d?.adapter,
       // Known even when every map was reused and no detector was built.
       modelSha256: d?.modelSha256 || mapKey.model_sha256 || undefined,
+      operatingPoints,
     });
     console.log(markdownTable(report));
+    console.log("");
+    for (const line of operatingPointLines(operatingPoints)) console.log(line);
     console.log(
       `\n${report.images} images in ${
         report.seconds.toFixed(1)

@@ -203,6 +203,8 @@ export interface OperatingPointHookOptions extends OperatingPointOptions {
   rule?: ZeroShotRule;
   /** A profile's threshold, evaluated beside the zero-shot one when given. */
   profileThreshold?: number;
+  /** Where that fixed threshold comes from, for the records (default "profile"). */
+  fixedSource?: "profile" | "explicit";
 }
 
 /** What {@link operatingPointHook} collects. */
@@ -251,7 +253,7 @@ export function operatingPointHook(opts: OperatingPointHookOptions = {}): Operat
         record = {
           ...record,
           verdict: po.verdict,
-          threshold: { value: opts.profileThreshold, source: "profile" },
+          threshold: { value: opts.profileThreshold, source: opts.fixedSource ?? "profile" },
           mask_f1: po.maskF1,
         };
       }

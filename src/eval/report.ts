@@ -3,6 +3,7 @@
  * ROC plots (PNG), all written atomically.
  * @module
  */
+import type { OperatingPointMetrics } from "./operating_point.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
 import { encodePng } from "../io/encode.ts";
 import type { CategoryResult, EvalReport } from "./harness.ts";
@@ -16,6 +17,11 @@ export interface RunInfo {
   adapter?: string;
   modelSha256?: string;
   command?: string;
+  /**
+   * Metrics at operating points (`zero-shot`, and `profile` or `explicit`): mask F1 and IoU
+   * pooled over pixels, region recall, and the verdict's image precision/recall/accuracy.
+   */
+  operatingPoints?: Record<string, OperatingPointMetrics & { threshold?: number }>;
 }
 
 /** A metric as a percentage with 2 decimals, or `n/a`. */
@@ -82,6 +88,7 @@ export function metricsJson(report: EvalReport, info: RunInfo): Record<string, u
       max_f1: report.mean.maxF1,
       image_auroc: report.mean.imageAuroc,
     },
+    operating_points: info.operatingPoints ?? null,
     timings: {
       total_s: round(report.seconds),
       detect_s: round(report.categories.reduce((a, r) => a + r.detectSeconds, 0)),
@@ -133,4 +140,19 @@ function safeName(s: string): string {
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+/** One line per operating point: threshold source, mask F1/IoU, region recall, verdict quality. */
+export function operatingPointLines(
+  points: Record<string, OperatingPointMetrics & { threshold?: number }>,
+): string[] {
+  return Object.entries(points).map(([name, m]) =>
+    `${name}${m.threshold === undefined ? "" : ` (${m.threshold.toPrecision(4)})`}: mask F1 ${
+      pct(m.maskF1)
+    }, IoU ${pct(m.maskIoU)}, region recall ${pct(m.regionRecall)}; verdict precision ${
+      pct(m.imagePrecision)
+    }, recall ${pct(m.imageRecall)}, accuracy ${pct(m.imageAccuracy)}, false alarms ${
+      pct(m.falseAlarmRate)
+    }`
+  );
 }
