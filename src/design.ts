@@ -21,6 +21,11 @@ export const FEATURE_KINDS = ["onnx", "vgg", "colors", "random", "laws"] as cons
 export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota"] as const;
 /** Reference selections R (paper Sec. 3.3). */
 export const REFERENCE_KINDS = ["median", "random", "knn"] as const;
+/**
+ * Presets: `default`, fca's own settings (scale-aware working size and patch, see
+ * docs/ablation.md), and `paper`, the authors' method exactly (the golden data's conventions).
+ */
+export const PRESET_KINDS = ["default", "paper"] as const;
 /** Backends: `auto` picks WebGPU on a hardware adapter and the CPU otherwise. */
 export const BACKEND_KINDS = ["auto", "webgpu", "cpu"] as const;
 
@@ -32,6 +37,8 @@ export type StatsKind = typeof STATS_KINDS[number];
 export type ReferenceKind = typeof REFERENCE_KINDS[number];
 /** A backend request. */
 export type BackendChoice = typeof BACKEND_KINDS[number];
+/** A preset. */
+export type PresetKind = typeof PRESET_KINDS[number];
 /** The hand-crafted feature extractors (everything but the two neural ones). */
 export type HandcraftedKind = Exclude<FeatureKind, "onnx" | "vgg">;
 
@@ -50,14 +57,19 @@ export interface Design {
 
 /** Every pipeline setting, flat, after validation and defaults. */
 export interface PipelineSettings extends Design {
-  /** Context patch side T (odd). */
-  patch: number;
+  /** The preset whose values fill the options not given. */
+  preset: PresetKind;
+  /** Context patch side T (odd), or `auto`: from the working feature map's size. */
+  patch: number | "auto";
   /** σp of the patch weights. */
   sigmaP: number;
   /** σs of the 5×5 blur inside each patch (0 = off). */
   sigmaS: number;
-  /** Resize to N×N first, or keep the input's own size. */
-  size: "original" | number;
+  /**
+   * Resize to N×N first, keep the input's own size, or `auto`: enlarge small images (aspect kept)
+   * so that the feature map's shorter side has enough cells.
+   */
+  size: "original" | "auto" | number;
   /** ONNX backbone path (resolved elsewhere when absent). */
   model?: string;
   backend: BackendChoice;
@@ -72,7 +84,7 @@ export type SettingName = keyof PipelineSettings;
 
 /** How one option is parsed and checked. */
 export type OptionKind =
-  | { type: "int"; min: number; max: number; odd?: boolean; zeroOk?: boolean }
+  | { type: "int"; min: number; max: number; odd?: boolean; zeroOk?: boolean; auto?: boolean }
   | { type: "number"; min: number; exclusiveMin?: boolean; max?: number; exclusiveMax?: boolean }
   | { type: "choice"; choices: readonly string[] }
   | { type: "size" }
@@ -102,12 +114,22 @@ export interface OptionSpec<N extends string = SettingName> {
 /** The table: one entry per pipeline option, in help order. */
 export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
   {
+    name: "preset",
+    flag: "preset",
+    arg: "P",
+    kind: { type: "choice", choices: PRESET_KINDS },
+    default: "default",
+    help: "default (scale-aware, docs/ablation.md) | paper (the authors' method exactly)",
+    changesMap: true,
+  },
+  {
     name: "patch",
     flag: "patch",
-    arg: "T",
-    kind: { type: "int", min: 1, max: 255, odd: true },
+    arg: "T|auto",
+    kind: { type: "int", min: 1, max: 255, odd: true, auto: true },
     default: 9,
-    help: "context patch side, odd",
+    defaultText: "auto; paper: 9",
+    help: "context patch side, odd; auto: from the feature map's shorter side",
     changesMap: true,
   },
   {
@@ -131,10 +153,11 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
   {
     name: "size",
     flag: "size",
-    arg: "original|N",
+    arg: "original|auto|N",
     kind: { type: "size" },
     default: "original",
-    help: "resize the input to NxN first (320 = paper's low-res)",
+    defaultText: "auto; paper: original",
+    help: "resize to NxN first (320 = paper's low-res); auto: enlarge small images",
     changesMap: true,
   },
   {
@@ -237,6 +260,22 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
   },
 ];
 
+/**
+ * What each preset sets; the table's defaults (the paper's values) fill the rest, and options
+ * given explicitly win over both.
+ */
+export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> = {
+  default: { size: "auto", patch: "auto" },
+  paper: {},
+};
+
+/**
+ * The scale rule of `--size auto`: enlarge an image (aspect kept, never shrunk) so that the
+ * shorter side of its feature map has at least `minCells` cells, with the longer side capped at
+ * `maxSide` pixels (cost). See docs/ablation.md for the measurements behind the numbers.
+ */
+export const SCALE_RULE = { minCells: 64, maxSide: 1024 } as const;
+
 /** Largest `--size`. */
 export const MAX_SIZE = 16384;
 
@@ -291,11 +330,11 @@ export function checkOption(spec: OptionSpec<string>, raw: unknown): string | nu
       }
       return raw;
     case "size": {
-      if (raw === "original") return raw;
+      if (raw === "original" || raw === "auto") return raw;
       const v = toNumber(raw);
       if (!Number.isInteger(v) || v < 8 || v > MAX_SIZE) {
         throw new OptionError(
-          `${flag} must be 'original' or an integer in [8, ${MAX_SIZE}], got '${raw}'`,
+          `${flag} must be 'original', 'auto' or an integer in [8, ${MAX_SIZE}], got '${raw}'`,
         );
       }
       return v;
@@ -322,10 +361,13 @@ export function checkOption(spec: OptionSpec<string>, raw: unknown): string | nu
       return v;
     }
     case "int": {
+      if (k.auto && raw === "auto") return raw;
       const v = toNumber(raw);
       if (k.odd) {
         if (!Number.isInteger(v) || v < k.min || v % 2 === 0 || v > k.max) {
-          throw new OptionError(`${flag} must be an odd integer >= ${k.min}, got ${raw}`);
+          throw new OptionError(
+            `${flag} must be an odd integer >= ${k.min}${k.auto ? " or 'auto'" : ""}, got ${raw}`,
+          );
         }
         return v;
       }
@@ -356,9 +398,10 @@ function toNumber(raw: unknown): number {
  * checked by the table and the design combination checked by {@link checkDesign}.
  */
 export function resolveSettings(given: Partial<Record<SettingName, unknown>>): PipelineSettings {
+  const preset = checkOption(optionSpec("preset"), given.preset ?? "default") as PresetKind;
   const out: Record<string, unknown> = {};
   for (const spec of PIPELINE_OPTIONS) {
-    const raw = given[spec.name];
+    const raw = given[spec.name] ?? PRESETS[preset][spec.name];
     if (raw === undefined) {
       if (spec.default !== undefined) out[spec.name] = spec.default;
       continue;

@@ -109,6 +109,10 @@ export async function runDetect(argv: string[]): Promise<number> {
         height: result.height,
         score: result.score,
         ...result.decision,
+        preset: detector.settings.preset,
+        ...(result.used
+          ? { working_size: [result.used.width, result.used.height], patch: result.used.patch }
+          : {}),
         tiles: result.tiles,
         backend: detector.backend,
         adapter: detector.adapter,

@@ -11,8 +11,10 @@ import {
   type PipelineSettings,
   resolveSettings,
   runsOnGpu,
+  SCALE_RULE,
   type SettingName,
 } from "../design.ts";
+import { patchForCells, workingSize } from "../fca/scale_rule.ts";
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
 import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
@@ -48,10 +50,12 @@ export type { BackendChoice, Design };
 
 /** How to build a {@link Detector}. Every field has the paper's default (see `src/design.ts`). */
 export interface DetectorOptions {
-  /** FCA hyper-parameters (patch 9, σp 3, σs 1). */
-  params?: Partial<FcaParams>;
-  /** Resize the input to N×N before feature extraction, or keep its own size. */
-  size?: "original" | number;
+  /** FCA hyper-parameters (patch 9 or `auto`, σp 3, σs 1). */
+  params?: Partial<Omit<FcaParams, "patch"> & { patch: number | "auto" }>;
+  /** Preset whose values fill the options not given: `default` (fca's) or `paper`. */
+  preset?: PipelineSettings["preset"];
+  /** Resize the input to N×N, keep its own size, or `auto` (enlarge small images). */
+  size?: "original" | "auto" | number;
   /** ONNX backbone path; else `FCA_MODEL`, else `models/resnet50v2-stage2.onnx`. */
   model?: string;
   /** `auto` uses WebGPU on a hardware adapter and the CPU otherwise. */
@@ -91,6 +95,8 @@ export interface Detection {
   featureMap?: ScalarMap;
   /** Image tiles the features were computed in (1, or absent, when untiled). */
   tiles?: number;
+  /** The working size the image was processed at and the patch side used (auto settings). */
+  used?: { width: number; height: number; patch: number };
   /** Milliseconds per stage. */
   timings: Record<string, number>;
 }
@@ -121,15 +127,31 @@ export class Detector {
     readonly threads: number,
   ) {}
 
-  /** The FCA parameters in use. */
-  get params(): FcaParams {
+  /** The FCA parameters in use (`patch` may be `auto`: see {@link Detector.plan}). */
+  get params(): Omit<FcaParams, "patch"> & { patch: number | "auto" } {
     const { patch, sigmaP, sigmaS } = this.settings;
     return { patch, sigmaP, sigmaS };
   }
 
   /** Input size policy. */
-  get size(): "original" | number {
+  get size(): "original" | "auto" | number {
     return this.settings.size;
+  }
+
+  /**
+   * The working size and FCA parameters for an image of `width`×`height`: `--size` (N×N, the
+   * scale rule for `auto`, or the image's own size) and `--patch` (`auto`: from the working
+   * feature map's shorter side).
+   */
+  plan(width: number, height: number): { width: number; height: number; params: FcaParams } {
+    const { size, patch, sigmaP, sigmaS } = this.settings;
+    const stride = this.manifest?.stride ?? 1;
+    let w = width, h = height;
+    if (typeof size === "number") w = h = size;
+    else if (size === "auto") [h, w] = workingSize(height, width, { ...SCALE_RULE, stride });
+    const cells = Math.min(Math.ceil(h / stride), Math.ceil(w / stride));
+    const T = patch === "auto" ? patchForCells(cells) : patch;
+    return { width: w, height: h, params: { patch: T, sigmaP, sigmaS } };
   }
 
   /** The design-space point (features, statistics, reference). */
@@ -181,19 +203,20 @@ export class Detector {
     const timings: Record<string, number> = {};
     const t = performance.now();
     let input = image;
-    const size = this.settings.size;
-    if (size !== "original" && (image.width !== size || image.height !== size)) {
-      input = resizeImage(image, size, size);
+    const { width, height, params } = this.plan(image.width, image.height);
+    if (image.width !== width || image.height !== height) {
+      input = resizeImage(image, width, height);
       timings.resize = performance.now() - t;
     }
     const out = { height: image.height, width: image.width };
+    const used = { width, height, patch: params.patch };
     const tile = this.forward.tiler?.tileFor(input) ?? 0;
     if (tile > 0) {
       const tiler = this.forward.tiler!;
-      const featureMap = await tiler.featureMap(input, this.params, tile, timings);
-      return finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings);
+      const featureMap = await tiler.featureMap(input, params, tile, timings);
+      return { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
     }
-    return await this.forward.whole(input, out, this.params, timings);
+    return { ...await this.forward.whole(input, out, params, timings), used };
   }
 
   /** Release sessions, workers and GPU resources. */

@@ -29,6 +29,8 @@ export type StreamResult =
     score: number;
     /** Image tiles the detector used (1 when untiled). */
     tiles: number;
+    /** The working size and patch the detector used, when it reports them. */
+    used?: { width: number; height: number; patch: number };
     /** Threshold, verdict, normalised score and regions, when the stream decides. */
     decision?: Decision;
     outputs: OutputPaths;
@@ -151,6 +153,7 @@ async function detectOne(
         height,
         score: det.score,
         tiles: det.tiles ?? 1,
+        ...(det.used ? { used: det.used } : {}),
         ...(decided ? { decision: decided.decision } : {}),
         outputs,
         ms: { decode, ...det.timings, write, latency: performance.now() - start },
