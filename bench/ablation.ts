@@ -283,6 +283,7 @@ async function runCombo(
     const report = await evaluateDataset(
       root,
       async () => (detector = await Detector.create({
+        preset: "paper",
         features: c.features,
         stats: c.stats,
         reference: c.reference,

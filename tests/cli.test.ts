@@ -210,6 +210,10 @@ Deno.test({
       out,
       "--backend",
       "cpu",
+      // The paper's fixed scale: a 40 px image is too small for one patch (the default preset
+      // enlarges it instead).
+      "--preset",
+      "paper",
     );
     assert.equal(r.code, 1, r.stderr);
     const errors = r.stderr.trim().split("\n").filter((l) => l.startsWith("error:"));

@@ -47,7 +47,7 @@ Deno.test({
     const model = await unaryModel(dir, "Abs");
     const { image } = syntheticTexture(40, { seed: 5, defect: true });
     const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
-    const detector = await Detector.create({ model, backend: "cpu", params });
+    const detector = await Detector.create({ model, backend: "cpu", params, preset: "paper" });
     try {
       const det = await detector.detect(image);
       // Independent expectation: |normalised image| through the readable FCA specification.
@@ -71,7 +71,12 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const model = await unaryModel(dir, "Sqrt"); // sqrt of negative normalised values = NaN
-    const detector = await Detector.create({ model, backend: "cpu", params: { patch: 3 } });
+    const detector = await Detector.create({
+      model,
+      backend: "cpu",
+      params: { patch: 3 },
+      preset: "paper",
+    });
     try {
       const { image } = syntheticTexture(32, { seed: 1 });
       await assert.rejects(() => detector.detect(image), /NaN or Inf/);

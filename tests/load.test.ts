@@ -54,7 +54,7 @@ async function child(): Promise<ChildReport> {
     { length: DISTINCT },
     (_, i) => syntheticTexture(SIZE, { seed: i + 1 }).image,
   );
-  const detector = await Detector.create({ model: MODEL_PATH, backend: "cpu" });
+  const detector = await Detector.create({ model: MODEL_PATH, backend: "cpu", preset: "paper" });
   const first: { map: Float32Array; heatmap: Uint8Array }[] = [];
   const identical = new Array<boolean>(DISTINCT).fill(true);
   let warm: Reading | undefined;

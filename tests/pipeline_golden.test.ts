@@ -33,7 +33,7 @@ for (const backend of ["cpu", "webgpu"] as const) {
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
-      const detector = await Detector.create({ model: MODEL_PATH, backend });
+      const detector = await Detector.create({ model: MODEL_PATH, backend, preset: "paper" });
       try {
         assert.equal(detector.backend, backend);
         // Software WebGPU is slow: one image there (non-square), all three on the CPU.

@@ -291,12 +291,14 @@ Deno.test({
       model: MODEL_PATH,
       backend: "cpu",
       params: { patch: 5 },
+      preset: "paper",
     });
     const tiled = await Detector.create({
       model: MODEL_PATH,
       backend: "cpu",
       params: { patch: 5 },
       tile: 128,
+      preset: "paper",
     });
     try {
       const a = await whole.detect(IMAGE), b = await tiled.detect(IMAGE);
