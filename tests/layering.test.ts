@@ -19,7 +19,9 @@ const FLOORS: Record<string, number> = {
   "decision": 3,
   "pipeline": 4,
   "eval": 4,
-  "cli": 5,
+  "serve": 5,
+  "fleet": 5,
+  "cli": 6,
 };
 
 function walk(dir: URL, prefix = ""): string[] {
