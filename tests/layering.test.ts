@@ -21,7 +21,7 @@ const FLOORS: Record<string, number> = {
   "eval": 4,
   "serve": 5,
   "fleet": 5,
-  "cli": 6,
+  "cli": 5,
 };
 
 function walk(dir: URL, prefix = ""): string[] {
