@@ -72,6 +72,8 @@ Deno.test({
       "1",
       "--max-pixels",
       "40000",
+      "--max-variants",
+      "1",
     ]);
     // The CLI on the same image (and a bad one), meanwhile.
     const cli = new Deno.Command(Deno.execPath(), {
@@ -208,10 +210,17 @@ Deno.test({
         assert.deepEqual(ok.json.regions, []);
       });
 
-      await t.step("pipeline options as query parameters (a variant detector)", async () => {
-        const r = await post(`${url}/v1/detect?patch=7&sigma-p=2`, png);
-        assert.equal(r.status, 200, JSON.stringify(r.json));
-        assert.notEqual(r.json.score, score);
+      await t.step("pipeline options as query parameters (variant detectors)", async () => {
+        // With --max-variants 1 the second variant evicts the first while it may still be in use.
+        const [a, b, c] = await Promise.all(
+          ["patch=7&sigma-p=2", "patch=5", "patch=7&sigma-p=2"].map((q) =>
+            post(`${url}/v1/detect?${q}`, png)
+          ),
+        );
+        for (const r of [a, b, c]) assert.equal(r.status, 200, JSON.stringify(r.json));
+        assert.notEqual(a.json.score, score);
+        assert.notEqual(b.json.score, a.json.score);
+        assert.equal(c.json.score, a.json.score);
       });
 
       await t.step(

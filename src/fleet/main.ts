@@ -124,12 +124,13 @@ export async function runWorker(argv: string[]): Promise<number> {
         const outDir = underRoot(root, data.out, "out");
         await Deno.mkdir(outDir, { recursive: true });
         await realUnderRoot(root, outDir, "out");
-        const detector = await pool.get(resolved);
+        const lease = await pool.acquire(resolved);
+        const detector = lease.detector;
         const { value: image, ms: decode } = await io.decode(inputPath).catch((err) => {
           throw new JobRefused((err as Error).message); // undecodable: a retry cannot help
         });
         const { width, height } = image;
-        const det = await detecting.run(() => detector.detect(image));
+        const det = await detecting.run(() => detector.detect(image)).finally(lease.release);
         const { ms: write } = await io.write({
           detection: det,
           image,

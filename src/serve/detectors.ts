@@ -38,7 +38,7 @@ export interface Resolved {
 
 /** The default detector and a bounded set of variants, one detection at a time in all. */
 export class DetectorPool {
-  #variants = new Map<string, Detector>();
+  #variants = new Map<string, { detector: Detector; users: number; dropped: boolean }>();
   #creating = new Map<string, Promise<Detector>>();
 
   private constructor(
@@ -77,37 +77,52 @@ export class DetectorPool {
     return { key: keyOf(this.main.settings, settings), settings };
   }
 
-  /** The detector for resolved settings (the default one, or a variant built on first use). */
-  async get(r: Resolved): Promise<Detector> {
-    if (r.key === this.mainKey) return this.main;
-    const have = this.#variants.get(r.key);
-    if (have) {
+  /**
+   * The detector for resolved settings (the default one, or a variant built on first use), held
+   * until `release()`: a variant dropped from the cache meanwhile is disposed only once released.
+   */
+  async acquire(r: Resolved): Promise<{ detector: Detector; release(): void }> {
+    if (r.key === this.mainKey) return { detector: this.main, release() {} };
+    let entry = this.#variants.get(r.key);
+    if (entry) {
       this.#variants.delete(r.key); // re-insert: most recently used last
-      this.#variants.set(r.key, have);
-      return have;
-    }
-    if (this.maxVariants <= 0) {
-      throw new OptionError(
-        "this process runs only its own pipeline options (started with --max-variants 0)",
-      );
-    }
-    let pending = this.#creating.get(r.key);
-    if (!pending) {
-      pending = Detector.create(toOptions({ ...r.settings, ...this.processOnly() }));
-      this.#creating.set(r.key, pending);
-    }
-    try {
-      const detector = await pending;
-      this.#variants.set(r.key, detector);
-      while (this.#variants.size > this.maxVariants) {
-        const [oldest, old] = this.#variants.entries().next().value!;
-        this.#variants.delete(oldest);
-        await old.dispose();
+      this.#variants.set(r.key, entry);
+    } else {
+      if (this.maxVariants <= 0) {
+        throw new OptionError(
+          "this process runs only its own pipeline options (started with --max-variants 0)",
+        );
       }
-      return detector;
-    } finally {
-      this.#creating.delete(r.key);
+      let pending = this.#creating.get(r.key);
+      if (!pending) {
+        pending = Detector.create(toOptions({ ...r.settings, ...this.processOnly() }));
+        this.#creating.set(r.key, pending);
+        pending.then(() => this.#creating.delete(r.key), () => this.#creating.delete(r.key));
+      }
+      const detector = await pending;
+      entry = this.#variants.get(r.key);
+      if (!entry) {
+        entry = { detector, users: 0, dropped: false };
+        this.#variants.set(r.key, entry);
+        while (this.#variants.size > this.maxVariants) {
+          const [oldest, old] = this.#variants.entries().next().value!;
+          this.#variants.delete(oldest);
+          old.dropped = true;
+          if (old.users === 0) await old.detector.dispose();
+        }
+      }
     }
+    const held = entry;
+    held.users++;
+    let released = false;
+    return {
+      detector: held.detector,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--held.users === 0 && held.dropped) held.detector.dispose().catch(() => {});
+      },
+    };
   }
 
   private processOnly(): Partial<PipelineSettings> {
@@ -125,7 +140,7 @@ export class DetectorPool {
 
   /** Release every detector. */
   async dispose(): Promise<void> {
-    for (const d of this.#variants.values()) await d.dispose();
+    for (const v of this.#variants.values()) await v.detector.dispose();
     this.#variants.clear();
     await this.main.dispose();
   }

@@ -241,15 +241,28 @@ export class FcaService {
     const signal = AbortSignal.any([req.signal, timeout]);
     let running: Promise<unknown> | undefined;
     try {
-      const body = await withSignal(this.#readBody(req, type, multipart), signal, q.timeoutMs);
+      const body = await withSignal(this.#readBody(req, multipart), signal, q.timeoutMs);
       const ms: Record<string, number> = {};
       let lap = performance.now();
       const image = this.#decode(body);
       ms.decode = performance.now() - lap;
-      const detector = await withSignal(this.#detector(q.options), signal, q.timeoutMs);
-      await waitTurn(ticket, signal, q.timeoutMs);
+      const acquiring = this.#detector(q.options);
+      const lease = await withSignal(acquiring, signal, q.timeoutMs).catch((err) => {
+        acquiring.then((l) => l.release(), () => {});
+        throw err;
+      });
+      const detector = lease.detector;
+      try {
+        await waitTurn(ticket, signal, q.timeoutMs);
+      } catch (err) {
+        lease.release();
+        throw err;
+      }
       // The detection keeps the detector until it ends, even when the client stops waiting.
-      const detection = detector.detect(image).finally(() => ticket.done());
+      const detection = detector.detect(image).finally(() => {
+        ticket.done();
+        lease.release();
+      });
       running = detection.catch(() => {});
       const det = await withSignal(detection, signal, q.timeoutMs).catch((err) => {
         if (err instanceof HttpError) throw err;
@@ -312,7 +325,7 @@ export class FcaService {
 
   async #detector(options: Record<string, string>) {
     try {
-      return await this.pool.get(this.pool.resolve(options));
+      return await this.pool.acquire(this.pool.resolve(options));
     } catch (err) {
       if (err instanceof OptionError) throw new HttpError(400, err.message);
       throw err;
@@ -377,7 +390,7 @@ export class FcaService {
     return { options, decision, include: [...new Set(include)], timeoutMs };
   }
 
-  async #readBody(req: Request, type: string, multipart: boolean): Promise<Uint8Array> {
+  async #readBody(req: Request, multipart: boolean): Promise<Uint8Array> {
     const limit = this.config.maxBodyBytes;
     const bytes = await readLimited(req, limit, () => this.#tooLarge());
     if (!multipart) return bytes;
@@ -400,7 +413,6 @@ export class FcaService {
     ) {
       throw new HttpError(415, `unsupported file type '${fileType}': send a PNG or JPEG image`);
     }
-    void type;
     return new Uint8Array(await files[0].arrayBuffer());
   }
 }
