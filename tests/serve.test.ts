@@ -74,6 +74,8 @@ Deno.test({
       "40000",
       "--max-variants",
       "1",
+      "--io-workers",
+      "1", // decoding and encoding on a thread (the browser test covers the inline path)
     ]);
     // The CLI on the same image (and a bad one), meanwhile.
     const cli = new Deno.Command(Deno.execPath(), {

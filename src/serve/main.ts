@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { OptionError, PIPELINE_FLAGS, PIPELINE_HELP } from "../design.ts";
 import { DetectorPool } from "./detectors.ts";
 import { startServer } from "./server.ts";
+import { defaultIoWorkers } from "../io/io_pool.ts";
 
 /** Help text of the serve command. */
 export const SERVE_HELP = `Usage: fca serve [options]
@@ -26,6 +27,8 @@ Server options:
   --max-pixels N     largest image, width x height (default 16777216 = 4096x4096)
   --timeout-ms N     per-request timeout, admission to answer (default 120000)
   --max-variants N   detectors kept for requests with other pipeline options (default 2)
+  --io-workers N     threads decoding uploads and encoding outputs (default: the cores the
+                     detector leaves free, at most 8; 0 = on the main thread)
 
 Pipeline options (the defaults of every request; --model, --backend, --threads only here):
 ${PIPELINE_HELP}`;
@@ -40,6 +43,7 @@ const SERVE_FLAGS = {
   "max-pixels": { type: "string" },
   "timeout-ms": { type: "string" },
   "max-variants": { type: "string" },
+  "io-workers": { type: "string" },
 } as const;
 
 /** Run the serve command until SIGTERM/SIGINT; resolves to the exit code. */
@@ -64,6 +68,7 @@ export async function runServe(argv: string[]): Promise<number> {
   };
   const token = values.token ?? Deno.env.get("FCA_TOKEN") ?? undefined;
   if (token !== undefined && token.length === 0) throw new OptionError("--token must not be empty");
+  const ioWorkers = values["io-workers"] === undefined ? undefined : int("io-workers", 0, 0, 64);
   const config = {
     host: values.host ?? "127.0.0.1",
     port: int("port", 8080, 0, 65535),
@@ -76,9 +81,13 @@ export async function runServe(argv: string[]): Promise<number> {
   };
   const maxVariants = int("max-variants", 2, 0, 16);
   const pool = await DetectorPool.create(values, maxVariants);
-  const server = await startServer(pool, config);
+  const server = await startServer(pool, {
+    ...config,
+    ioWorkers: ioWorkers ?? defaultIoWorkers(pool.main.threads),
+  });
   console.error(
-    `fca serve: listening on ${server.url}/ (backend ${pool.main.backend}; ${pool.main.adapter})` +
+    `fca serve: listening on ${server.url}/ (backend ${pool.main.backend}; ${pool.main.adapter}; ` +
+      `${server.service.codec.size} io workers)` +
       (token !== undefined ? "; bearer token required" : ""),
   );
   let signals = 0;

@@ -18,10 +18,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { OptionError } from "../design.ts";
-import { decodeImage, probeImageSize } from "../io/decode.ts";
-import { encodePng } from "../io/encode.ts";
-import { encodeOutput, type OutputKind } from "../io/outputs.ts";
-import type { RgbImage } from "../io/types.ts";
+import { CodecPool, INCLUDE_KINDS, type IncludeKind, UploadError } from "./codec.ts";
 import { Abandoned, Admission, type Ticket } from "./admission.ts";
 import { decideHook, type DecisionRequest } from "./decision_hook.ts";
 import { type DetectorPool, REQUEST_FLAGS } from "./detectors.ts";
@@ -44,11 +41,11 @@ export interface ServeConfig {
   maxPixels: number;
   /** Per-request timeout in milliseconds (admission to answer). */
   timeoutMs: number;
+  /** Threads decoding uploads and encoding outputs (0: on the main thread). */
+  ioWorkers: number;
 }
 
-/** Outputs a request may include. */
-export const INCLUDE_KINDS = ["heatmap", "overlay", "mask", "map"] as const;
-type IncludeKind = typeof INCLUDE_KINDS[number];
+export { INCLUDE_KINDS };
 
 /** Query parameters besides the pipeline flags. */
 const OTHER_PARAMS = ["include", "threshold", "min_area", "timeout_ms"];
@@ -93,6 +90,7 @@ async function loadStatic(): Promise<Map<string, { body: Uint8Array; type: strin
 export class FcaService {
   readonly metrics = new Metrics();
   readonly admission: Admission;
+  readonly codec: CodecPool;
   #ready = true;
   #tokenDigest?: Uint8Array;
 
@@ -102,6 +100,7 @@ export class FcaService {
     private readonly files: Map<string, { body: Uint8Array; type: string }>,
   ) {
     this.admission = new Admission(config.queue);
+    this.codec = CodecPool.create(config.ioWorkers);
   }
 
   /** A service around `pool`. */
@@ -244,7 +243,7 @@ export class FcaService {
       const body = await withSignal(this.#readBody(req, multipart), signal, q.timeoutMs);
       const ms: Record<string, number> = {};
       let lap = performance.now();
-      const image = this.#decode(body);
+      const image = await withSignal(this.#decode(body), signal, q.timeoutMs);
       ms.decode = performance.now() - lap;
       const acquiring = this.#detector(q.options);
       const lease = await withSignal(acquiring, signal, q.timeoutMs).catch((err) => {
@@ -271,13 +270,12 @@ export class FcaService {
       Object.assign(ms, det.timings);
       lap = performance.now();
       const decision = decideHook(det.map, q.decision);
-      const outputs: Record<string, string> = {};
-      for (const kind of q.include) {
-        const bytes = kind === "mask"
-          ? encodePng(image.width, image.height, decision!.mask, 1)
-          : encodeOutput(kind === "map" ? "npy" : kind as OutputKind, det, image);
-        outputs[kind] = base64(bytes);
-      }
+      const outputs = await this.codec.encode({
+        detection: det,
+        image,
+        mask: decision?.mask,
+        kinds: q.include,
+      });
       if (decision || q.include.length) ms.encode = performance.now() - lap;
       ms.latency = performance.now() - t0;
       for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
@@ -307,19 +305,12 @@ export class FcaService {
     );
   }
 
-  #decode(bytes: Uint8Array): RgbImage {
+  async #decode(bytes: Uint8Array) {
     try {
-      const { width, height } = probeImageSize(bytes, "image");
-      if (width * height > this.config.maxPixels) {
-        throw new HttpError(
-          413,
-          `image: ${width}x${height} pixels, more than the server's limit of ${this.config.maxPixels}`,
-        );
-      }
-      return decodeImage(bytes, "image");
+      return await this.codec.decode(bytes, this.config.maxPixels);
     } catch (err) {
-      if (err instanceof HttpError) throw err;
-      throw new HttpError(400, oneLine(err));
+      if (err instanceof UploadError) throw new HttpError(err.status, err.message);
+      throw err;
     }
   }
 
@@ -437,6 +428,7 @@ export async function startServer(
     stopping ??= (async () => {
       service.drain();
       await server.shutdown();
+      service.codec.dispose();
       await pool.dispose();
     })();
   return {
@@ -537,14 +529,6 @@ async function digest(text: string): Promise<Uint8Array> {
   return new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
   );
-}
-
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
 }
 
 /** First line of an error's message. */
