@@ -6,7 +6,7 @@
  * sent in turn. Every loop is bounded by `--requests`; traffic goes to 127.0.0.1 only.
  *
  * `deno run -A bench/serve.ts [--requests 200] [--concurrency 4] [--size 256] [--distinct 8]
- *  [--warmup 8] [--include LIST] [--backend cpu] [--url http://127.0.0.1:PORT] [--token T]
+ *  [--warmup 8] [--include LIST] [--sample N: print the server's RSS every N] [--backend cpu] [--url http://127.0.0.1:PORT] [--token T]
  *  [-- serve flags]`
  * @module
  */
@@ -25,13 +25,14 @@ const { values, positionals } = parseArgs({
     distinct: { type: "string", default: "8" },
     warmup: { type: "string", default: "8" },
     include: { type: "string" },
+    sample: { type: "string", default: "0" },
     backend: { type: "string", default: "cpu" },
   },
   allowPositionals: true,
 });
 const requests = Number(values.requests), concurrency = Number(values.concurrency);
 const size = Number(values.size), distinct = Number(values.distinct);
-const warmup = Number(values.warmup);
+const warmup = Number(values.warmup), sample = Number(values.sample);
 const MiB = 1 << 20;
 
 let server: Deno.ChildProcess | undefined;
@@ -79,9 +80,18 @@ const inputs = Array.from(
 );
 const target = `${url}/v1/detect${values.include ? `?include=${values.include}` : ""}`;
 
-async function rss(): Promise<number> {
+async function memory(): Promise<{ rss: number; heap: number; external: number }> {
   const text = await (await fetch(`${url}/metrics`, { headers })).text();
-  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? NaN);
+  const get = (name: string) => Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+  return {
+    rss: get("process_resident_memory_bytes"),
+    heap: get("fca_js_heap_used_bytes"),
+    external: get("fca_js_external_bytes"),
+  };
+}
+
+async function rss(): Promise<number> {
+  return (await memory()).rss;
 }
 
 async function one(i: number): Promise<{ status: number; ms: number }> {
@@ -100,8 +110,16 @@ try {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < requests) {
-      const r = await one(next++);
+      const i = next++;
+      const r = await one(i);
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      if (sample > 0 && (i + 1) % sample === 0) {
+        const m = await memory();
+        console.log(
+          `  ${i + 1} requests: server RSS ${(m.rss / MiB).toFixed(1)} MiB, JS heap ` +
+            `${(m.heap / MiB).toFixed(1)} MiB, external ${(m.external / MiB).toFixed(1)} MiB`,
+        );
+      }
       if (r.status === 200) latencies.push(r.ms);
     }
   }));

@@ -60,12 +60,9 @@ export function encodeOutputs(job: EncodeJob): Record<string, string> {
   return out;
 }
 
+/** Base64 without intermediate strings (`Uint8Array.prototype.toBase64`, ES2026). */
 function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
+  return (bytes as Uint8Array & { toBase64(): string }).toBase64();
 }
 
 /** Decoding and encoding on worker threads (or inline with size 0), least busy thread first. */

@@ -91,8 +91,17 @@ export class Metrics {
     lines.push(`fca_in_flight ${gauges.inFlight}`);
     head("fca_ready", "gauge", "1 while the server accepts work, 0 while it shuts down.");
     lines.push(`fca_ready ${gauges.ready ? 1 : 0}`);
+    const mem = Deno.memoryUsage();
     head("process_resident_memory_bytes", "gauge", "Resident memory of the process.");
-    lines.push(`process_resident_memory_bytes ${Deno.memoryUsage().rss}`);
+    lines.push(`process_resident_memory_bytes ${mem.rss}`);
+    head("fca_js_heap_used_bytes", "gauge", "JavaScript heap in use.");
+    lines.push(`fca_js_heap_used_bytes ${mem.heapUsed}`);
+    head(
+      "fca_js_external_bytes",
+      "gauge",
+      "Memory of ArrayBuffers and other objects outside the heap.",
+    );
+    lines.push(`fca_js_external_bytes ${mem.external}`);
     return lines.join("\n") + "\n";
   }
 }

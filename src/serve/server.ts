@@ -236,8 +236,14 @@ export class FcaService {
         "retry-after": String(wait),
       });
     }
-    const timeout = AbortSignal.timeout(q.timeoutMs);
-    const signal = AbortSignal.any([req.signal, timeout]);
+    // A timer cleared with the answer (AbortSignal.timeout would hold each request's state for
+    // the whole timeout), and the client going away.
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException("request timed out", "TimeoutError")),
+      q.timeoutMs,
+    );
+    const signal = AbortSignal.any([req.signal, timeout.signal]);
     let running: Promise<unknown> | undefined;
     try {
       const body = await withSignal(this.#readBody(req, multipart), signal, q.timeoutMs);
@@ -292,6 +298,7 @@ export class FcaService {
         ...(q.include.length ? { outputs } : {}),
       });
     } finally {
+      clearTimeout(timer);
       // A detection the client stopped waiting for still counts until it ends.
       if (running) running.finally(() => ticket.leave());
       else ticket.leave();
