@@ -159,6 +159,30 @@ Deno.test({
         }
       }
       log.push(`${at()}: all ${JOBS} outputs equal the CLI's`);
+
+      // Failures: an undecodable image and one outside the worker's root, one line each, exit 1.
+      await Deno.writeTextFile(`${root}/bad.png`, "not an image");
+      const outside = await Deno.makeTempFile({ suffix: ".png" });
+      await Deno.copyFile(`${images}/img00.png`, outside);
+      const failing = fcaChild("submit", [
+        "submit",
+        `${root}/bad.png`,
+        outside,
+        "--redis",
+        redis.url,
+        "--out",
+        `${root}/out`,
+        "--wait",
+        "--timeout-s",
+        "120",
+      ]);
+      assert.equal((await failing.status).code, 1);
+      await failing.stdout();
+      const errors = failing.lines.filter((l) => l.startsWith("error:"));
+      assert.equal(errors.length, 2, failing.lines.join("\n"));
+      assert.match(errors.join("\n"), /bad\.png: not a PNG or JPEG image/);
+      assert.match(errors.join("\n"), /is outside the worker's root/);
+      await Deno.remove(outside);
       b.kill("SIGTERM");
       assert.equal((await b.status).code, 0);
       await b.stdout();
