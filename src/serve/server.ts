@@ -18,7 +18,8 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import { OptionError } from "../design.ts";
-import { CodecPool, INCLUDE_KINDS, type IncludeKind, UploadError } from "./codec.ts";
+import { INCLUDE_KINDS, type IncludeKind, UploadError } from "./codec.ts";
+import { CodecPool } from "./codec_pool.ts";
 import { Abandoned, Admission, type Ticket } from "./admission.ts";
 import { decideHook, type DecisionRequest } from "./decision_hook.ts";
 import { type DetectorPool, REQUEST_FLAGS } from "./detectors.ts";
