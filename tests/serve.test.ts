@@ -77,7 +77,27 @@ Deno.test({
       "--io-workers",
       "1", // decoding and encoding on a thread (the browser test covers the inline path)
     ]);
-    // The CLI on the same image (and a bad one), meanwhile.
+    // The CLI on the same image (and a bad one), and with other options, meanwhile.
+    const cli7 = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "mod.ts",
+        `${dir}/tex.png`,
+        "--out",
+        `${dir}/cli7`,
+        "--backend",
+        "cpu",
+        "--patch",
+        "7",
+        "--sigma-p",
+        "2",
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { FCA_MODEL: MODEL_PATH, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
     const cli = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -215,7 +235,7 @@ Deno.test({
       await t.step("pipeline options as query parameters (variant detectors)", async () => {
         // With --max-variants 1 the second variant evicts the first while it may still be in use.
         const [a, b, c] = await Promise.all(
-          ["patch=7&sigma-p=2", "patch=5", "patch=7&sigma-p=2"].map((q) =>
+          ["patch=7&sigma-p=2&include=map", "patch=5", "patch=7&sigma-p=2"].map((q) =>
             post(`${url}/v1/detect?${q}`, png)
           ),
         );
@@ -223,6 +243,14 @@ Deno.test({
         assert.notEqual(a.json.score, score);
         assert.notEqual(b.json.score, a.json.score);
         assert.equal(c.json.score, a.json.score);
+        // Equal to the CLI with the same options.
+        const line7 = JSON.parse(new TextDecoder().decode((await cli7).stdout).trim());
+        assert.equal(a.json.score, line7.score);
+        const map7 = decodeNpy(fromBase64(a.json.outputs.map)).data;
+        const cliMap7 = decodeNpy(await Deno.readFile(line7.outputs.npy)).data;
+        let err = 0;
+        for (let i = 0; i < map7.length; i++) err = Math.max(err, Math.abs(map7[i] - cliMap7[i]));
+        assert.ok(err <= 1e-6, `map differs by ${err}`);
       });
 
       await t.step(
