@@ -221,3 +221,54 @@ async function waitNth(
   }
   throw new Error(`no ${n} lines matching ${re}`);
 }
+
+Deno.test({
+  name: "fleet: an unreachable Redis is one line and exit 1; usage errors exit 2",
+  ...opts,
+  async fn() {
+    const closed = freePortClosed();
+    const png = new URL("../docs/serve.png", import.meta.url).pathname; // any existing image
+    for (
+      const [args, code, re] of [
+        [
+          ["submit", png, "--redis", `redis://user:pw@127.0.0.1:${closed}`, "--out", "o"],
+          1,
+          /cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+ \(connect ECONNREFUSED/,
+        ],
+        [
+          ["submit", png, "--redis", "http://x", "--out", "o"],
+          2,
+          /--redis must be a redis:\/\//,
+        ],
+        [["submit", png, "--redis", "redis://127.0.0.1:1"], 2, /--out DIR is required/],
+        [
+          ["submit", png, "--redis", "redis://127.0.0.1:1", "--out", "o", "--model", "m.onnx"],
+          2,
+          /--model is set on the workers/,
+        ],
+        [
+          ["worker", "--redis", "redis://127.0.0.1:1", "--concurrency", "0"],
+          2,
+          /--concurrency must be an integer/,
+        ],
+      ] as [string[], number, RegExp][]
+    ) {
+      const c = fcaChild(args[0], args);
+      const status = await c.status;
+      await c.stdout();
+      const errors = c.lines.filter((l) => l.startsWith("error:"));
+      assert.equal(status.code, code, `${args.join(" ")}\n${c.lines.join("\n")}`);
+      assert.equal(errors.length, 1, c.lines.join("\n"));
+      assert.match(errors[0], re);
+      assert.ok(!c.lines.join("\n").includes("pw@"), "the password is never printed");
+    }
+  },
+});
+
+/** A port nothing listens on. */
+function freePortClosed(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

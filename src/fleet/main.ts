@@ -68,13 +68,46 @@ ${PIPELINE_HELP}`;
 
 const REDIS_FLAGS = { redis: { type: "string" }, queue: { type: "string" } } as const;
 
-function redisOf(url: string | undefined, flag = "--redis"): Redis {
-  if (!url) throw new OptionError(`${flag} URL is required (e.g. redis://127.0.0.1:6379)`);
+/**
+ * A connected Redis client, or a one-line error when `url` cannot be reached within 10 s (a
+ * password in the URL is never printed). Later connection errors are logged once each while
+ * ioredis reconnects.
+ */
+async function connectRedis(url: string | undefined, tag: string): Promise<Redis> {
+  if (!url) throw new OptionError(`--redis URL is required (e.g. redis://127.0.0.1:6379)`);
   if (!/^rediss?:\/\//.test(url)) {
-    throw new OptionError(`${flag} must be a redis:// or rediss:// URL, got '${url}'`);
+    throw new OptionError(`--redis must be a redis:// or rediss:// URL, got '${redact(url)}'`);
   }
   // BullMQ's blocking commands need maxRetriesPerRequest null.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  let last = "", connected = false;
+  redis.on("error", (err: Error) => {
+    if (connected && err.message !== last) {
+      console.error(`${tag}: redis ${redact(url)}: ${err.message}`);
+    }
+    last = err.message;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("no answer in 10 s")), 10_000);
+      }),
+    ]);
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`cannot reach Redis at ${redact(url)} (${last || (err as Error).message})`);
+  } finally {
+    clearTimeout(timer);
+  }
+  last = "";
+  connected = true;
+  return redis;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
 }
 
 function intFlag(text: string | undefined, flag: string, def: number, min: number, max: number) {
@@ -105,7 +138,7 @@ export async function runWorker(argv: string[]): Promise<number> {
   const lockMs = intFlag(values["lock-ms"], "lock-ms", 30_000, 500, 3_600_000);
   const queueName = values.queue ?? DEFAULT_QUEUE;
   const root = await Deno.realPath(resolve(values.root ?? "."));
-  const connection = redisOf(values.redis);
+  const connection = await connectRedis(values.redis, `worker ${Deno.pid}`);
   const pool = await DetectorPool.create(values, 2);
   // One I/O thread keeps decoding and encoding off the event loop that renews the job locks.
   const io = IoPool.create(1);
@@ -177,7 +210,9 @@ export async function runWorker(argv: string[]): Promise<number> {
   );
   worker.on("error", (err) => console.error(`${tag}: ${err.message}`));
   console.error(
-    `${tag}: queue '${queueName}' on ${values.redis}, root ${root}, concurrency ${concurrency}, ` +
+    `${tag}: queue '${queueName}' on ${
+      redact(values.redis!)
+    }, root ${root}, concurrency ${concurrency}, ` +
       `lock ${lockMs} ms, backend ${pool.main.backend} (${pool.main.adapter})`,
   );
   let stopping: Promise<void> | undefined;
@@ -256,7 +291,7 @@ export async function runSubmit(argv: string[]): Promise<number> {
     jobs.push({ id: jobId(data), data });
   }
 
-  const connection = redisOf(values.redis);
+  const connection = await connectRedis(values.redis, "submit");
   const queueName = values.queue ?? DEFAULT_QUEUE;
   const queue = new Queue<JobData>(queueName, { connection });
   const events = values.wait
