@@ -316,6 +316,28 @@ Deno.test({
         assert.match(r.json.error, /timed out after 1 ms/);
       });
 
+      await t.step("a client that goes away is dropped (499 in the metrics)", async () => {
+        const first = post(`${url}/v1/detect`, png);
+        const ctl = new AbortController();
+        const gone = fetch(`${url}/v1/detect`, {
+          method: "POST",
+          body: png,
+          headers: { "content-type": "image/png" },
+          signal: ctl.signal,
+        });
+        gone.catch(() => {});
+        await new Promise((r) => setTimeout(r, 50));
+        ctl.abort();
+        await assert.rejects(gone);
+        assert.equal((await first).status, 200);
+        let text = "";
+        for (let i = 0; i < 100 && !/status="499"\} 1/.test(text); i++) {
+          await new Promise((r) => setTimeout(r, 50));
+          text = await (await fetch(`${url}/metrics`)).text();
+        }
+        assert.match(text, /^fca_http_requests_total\{route="\/v1\/detect",status="499"\} 1$/m);
+      });
+
       await t.step("a full queue answers 503 with Retry-After, the rest 200", async () => {
         // The timed-out detection above still holds the detector until it ends: wait for it.
         for (let i = 0; i < 100; i++) {
