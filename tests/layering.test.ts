@@ -19,6 +19,8 @@ const FLOORS: Record<string, number> = {
   "decision": 3,
   "pipeline": 4,
   "eval": 4,
+  "serve": 5,
+  "fleet": 5,
   "cli": 5,
 };
 

@@ -21,6 +21,10 @@ Commands:
   fca IMAGE|DIR... [options]   localise anomalies (same as 'fca detect ...')
   fca eval DATASET_ROOT [...]  evaluate on an MVTec-layout dataset (fca eval --help)
   fca demo [options]           run on a generated texture with a synthetic defect
+  fca calibrate GOOD_DIR... --out profile.json  thresholds from good images (fca calibrate --help)
+  fca serve [options]          HTTP service and web page (fca serve --help)
+  fca worker --redis URL       take detection jobs from a Redis queue (fca worker --help)
+  fca submit IMAGE... --redis URL --out DIR [--wait]  queue detection jobs (fca submit --help)
 
 ${DETECT_HELP}`;
 
@@ -34,6 +38,9 @@ export async function main(argv: string[]): Promise<number> {
     const [command, ...rest] = argv;
     if (command === "eval") return await runEval(rest);
     if (command === "calibrate") return await runCalibrate(rest);
+    if (command === "serve" || command === "worker" || command === "submit") {
+      return await runService(command, rest);
+    }
     if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
       console.log(HELP);
       return argv.length === 0 ? 2 : 0;
@@ -47,4 +54,23 @@ export async function main(argv: string[]): Promise<number> {
       (err as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
     return usage ? 2 : 1;
   }
+}
+
+/** The long-running commands, loaded on demand (the fleet's Redis client only when used). */
+async function runService(command: string, argv: string[]): Promise<number> {
+  if (command === "serve") {
+    const { runServe, SERVE_HELP } = await import("../serve/main.ts");
+    if (argv.includes("--help") || argv.includes("-h")) return help(SERVE_HELP);
+    return await runServe(argv);
+  }
+  const fleet = await import("../fleet/main.ts");
+  if (argv.includes("--help") || argv.includes("-h")) {
+    return help(command === "worker" ? fleet.WORKER_HELP : fleet.SUBMIT_HELP);
+  }
+  return command === "worker" ? await fleet.runWorker(argv) : await fleet.runSubmit(argv);
+}
+
+function help(text: string): number {
+  console.log(text);
+  return 0;
 }
