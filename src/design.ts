@@ -143,7 +143,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "PATH",
     kind: { type: "path" },
     default: undefined,
-    defaultText: "$FCA_MODEL, then models/resnet50v2-stage2.onnx",
+    defaultText: "$FCA_MODEL, models/, $FCA_SHARED/models, else downloaded",
     help: "ONNX backbone",
     changesMap: true,
   },

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { type DetectorLike, evaluateDataset } from "../src/eval/harness.ts";
 import { markdownTable, writeReport } from "../src/eval/report.ts";
-import { formatDuration, ProgressBar } from "../src/eval/progress.ts";
+import { formatDuration, ProgressBar } from "../src/base/progress.ts";
 import { encodePng } from "../src/io/encode.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
 

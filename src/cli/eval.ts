@@ -6,12 +6,13 @@
 import { parseArgs } from "node:util";
 import { Detector, type DetectorOptions, detectorSettings } from "../pipeline/detector.ts";
 import { mapKeySettings } from "../design.ts";
-import { resolveModelPath } from "../features/model_path.ts";
+import { ensureModelPath } from "../features/model_path.ts";
+import { resolveVggPath } from "../pipeline/feature_sources.ts";
 import { sha256File } from "../features/manifest.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
 import { evaluateDataset } from "../eval/harness.ts";
 import { type ImageList, readImageList } from "../eval/dataset.ts";
-import { ProgressBar } from "../eval/progress.ts";
+import { ProgressBar } from "../base/progress.ts";
 import { markdownTable, writeReport } from "../eval/report.ts";
 import { listDataset } from "../eval/dataset.ts";
 import { PIPELINE_FLAGS, PIPELINE_HELP, toDetectorOptions, UsageError } from "./options.ts";
@@ -148,8 +149,8 @@ export async function savedMapKey(
   const settings = detectorSettings(options);
   const features = settings.features;
   let model: string | null = null, sha: string | null = null;
-  if (features === "onnx") model = resolveModelPath(options.model);
-  else if (features === "vgg") model = options.model ?? Deno.env.get("FCA_VGG_MODEL") ?? "default";
+  if (features === "onnx") model = await ensureModelPath(options.model);
+  else if (features === "vgg") model = resolveVggPath(options.model);
   if (model !== null && model !== "default") {
     try {
       sha = await sha256File(model);

@@ -41,7 +41,7 @@ export async function createCpuBackbone(
   const errors: string[] = [];
   if (opts.runtime !== "wasm") {
     try {
-      ort = (await import("onnxruntime-node")) as unknown as OrtLike;
+      ort = (await import("../base/npm/onnxruntime_node.ts")) as unknown as OrtLike;
       session = await ort.InferenceSession.create(modelBytes, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -56,7 +56,7 @@ export async function createCpuBackbone(
   }
   if (!session) {
     try {
-      const web = await import("onnxruntime-web");
+      const web = await import("../base/npm/onnxruntime_web.ts");
       web.env.wasm.numThreads = threads;
       web.env.logLevel = "error";
       ort = web as unknown as OrtLike;

@@ -24,7 +24,7 @@
  *   disk cache makes later processes faster).
  * @module
  */
-import * as ort from "onnxruntime-web/webgpu";
+import * as ort from "../base/npm/onnxruntime_web_webgpu.ts";
 import type { RgbImage } from "../io/types.ts";
 import type { BackboneSpec } from "./backbone.ts";
 import { getPreprocessor, type Preprocessor } from "../gpu/preprocess.ts";

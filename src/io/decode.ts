@@ -6,9 +6,9 @@
  * @module
  */
 
-import { decode as decodePngLib } from "fast-png";
+import { decode as decodePngLib } from "../base/npm/fast_png.ts";
 import { crc32, inflateSync } from "node:zlib";
-import jpeg from "jpeg-js";
+import jpeg from "../base/npm/jpeg_js.ts";
 import type { RgbImage } from "./types.ts";
 import { concatBytes } from "../base/bytes.ts";
 

@@ -11,7 +11,11 @@ import { createCpuBackbone } from "../features/backbone_cpu.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { handcraftedFeatures } from "../features/handcrafted.ts";
 import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
-import { resolveModelPath } from "../features/model_path.ts";
+import {
+  defaultModelLocations,
+  ensureModelPath,
+  resolveModelPathWith,
+} from "../features/model_path.ts";
 import { createBuffer } from "../gpu/buffers.ts";
 import type { RgbImage } from "../io/types.ts";
 import { hostFeatureExtractor } from "./tiling/gpu.ts";
@@ -32,7 +36,7 @@ export function isNeural(design: Pick<Design, "features">): boolean {
 
 /** Read the model file of a neural design (`onnx`: `model`, else the default search; `vgg`). */
 export async function loadModel(design: Design, model?: string): Promise<LoadedModel> {
-  const path = design.features === "vgg" ? resolveVggPath(model) : resolveModelPath(model);
+  const path = design.features === "vgg" ? resolveVggPath(model) : await ensureModelPath(model);
   const manifest = await loadManifestFor(path);
   return {
     manifest,
@@ -125,16 +129,26 @@ function handcraftedSource(kind: HandcraftedKind, seed: number): HostFeatureExtr
   };
 }
 
-/** `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `models/vgg19norm-conv1_2.onnx`. */
-function resolveVggPath(option?: string): string {
-  const path = option ?? Deno.env.get("FCA_VGG_MODEL") ??
-    new URL("../../models/vgg19norm-conv1_2.onnx", import.meta.url).pathname;
+/**
+ * `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `vgg19norm-conv1_2.onnx` in the
+ * project's `models/`, then in `<shared>/models/` (the same search as the default backbone).
+ */
+export function resolveVggPath(option?: string): string {
+  let env: string | undefined;
   try {
-    Deno.statSync(path);
+    env = Deno.env.get("FCA_VGG_MODEL") || undefined;
   } catch {
+    env = undefined;
+  }
+  const defaults = defaultModelLocations("vgg19norm-conv1_2.onnx");
+  try {
+    return resolveModelPathWith({ option, env, envName: "FCA_VGG_MODEL", defaults });
+  } catch (e) {
+    if (option || env) throw e;
     throw new Error(
-      `VGG model ${path} not found: pass --model PATH or set FCA_VGG_MODEL (e.g. ../shared/models/vgg19norm-conv1_2.onnx)`,
+      `VGG model not found (looked in ${
+        defaults.join(", ")
+      }): pass --model PATH or set FCA_VGG_MODEL`,
     );
   }
-  return path;
 }
