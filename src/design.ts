@@ -60,6 +60,8 @@ export interface PipelineSettings extends Design {
   size: "original" | number;
   /** ONNX backbone path (resolved elsewhere when absent). */
   model?: string;
+  /** Output of the ONNX model to use (required when it has several and no manifest entry). */
+  output?: string;
   backend: BackendChoice;
   /** CPU threads (default: all cores, at most 8). */
   threads?: number;
@@ -76,7 +78,8 @@ export type OptionKind =
   | { type: "number"; min: number; exclusiveMin?: boolean }
   | { type: "choice"; choices: readonly string[] }
   | { type: "size" }
-  | { type: "path" };
+  | { type: "path" }
+  | { type: "text" };
 
 /** One entry of the design table. */
 export interface OptionSpec {
@@ -145,6 +148,16 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     default: undefined,
     defaultText: "$FCA_MODEL, models/, $FCA_SHARED/models, else downloaded",
     help: "ONNX backbone",
+    changesMap: true,
+  },
+  {
+    name: "output",
+    flag: "output",
+    arg: "NAME",
+    kind: { type: "text" },
+    default: undefined,
+    defaultText: "the model's manifest entry or only output",
+    help: "which output of the ONNX model",
     changesMap: true,
   },
   {
@@ -288,6 +301,11 @@ export function checkOption(spec: OptionSpec, raw: unknown): string | number {
     case "path":
       if (typeof raw !== "string" || raw.length === 0) {
         throw new OptionError(`${flag} must be a path, got '${raw}'`);
+      }
+      return raw;
+    case "text":
+      if (typeof raw !== "string" || raw.length === 0) {
+        throw new OptionError(`${flag} must be a name, got '${raw}'`);
       }
       return raw;
     case "size": {

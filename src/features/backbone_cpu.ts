@@ -19,7 +19,10 @@ interface OrtLike {
 interface SessionLike {
   inputNames: readonly string[];
   outputNames: readonly string[];
-  run(feeds: Record<string, unknown>): Promise<Record<string, TensorLike>>;
+  run(
+    feeds: Record<string, unknown>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, TensorLike>>;
   release(): Promise<void>;
 }
 interface TensorLike {
@@ -82,7 +85,7 @@ export async function createCpuBackbone(
         image.height,
         image.width,
       ]);
-      const out = (await s.run({ [spec.input]: input }))[spec.output];
+      const out = (await s.run({ [spec.input]: input }, [spec.output]))[spec.output];
       const dims = out.dims;
       if (dims.length !== 4 || dims[0] !== 1) {
         throw new Error(`${name}: output '${spec.output}' has shape [${dims}], expected [1,C,h,w]`);

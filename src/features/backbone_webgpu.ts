@@ -160,7 +160,7 @@ export class WebGpuBackbone {
       dataType: "float32",
       dims: [1, 3, height, width],
     });
-    const outputs = await this.session.run({ [this.spec.input]: input });
+    const outputs = await this.session.run({ [this.spec.input]: input }, [this.spec.output]);
     const out = outputs[this.spec.output];
     for (const [name, other] of Object.entries(outputs)) {
       if (name !== this.spec.output) other.dispose();

@@ -55,6 +55,9 @@ export interface DetectorOptions {
   size?: "original" | number;
   /** ONNX backbone path; else `FCA_MODEL`, else `models/resnet50v2-stage2.onnx`. */
   model?: string;
+  /** Which output of the ONNX model (required when it has several outputs and no manifest
+   * entry); only that output is computed. */
+  output?: string;
   /** `auto` uses WebGPU on a hardware adapter and the CPU otherwise. */
   backend?: BackendChoice;
   /** CPU threads for the backbone and FCA (default: all cores, at most 8). */
@@ -151,7 +154,9 @@ export class Detector {
   static async create(opts: DetectorOptions = {}): Promise<Detector> {
     const settings = detectorSettings(opts);
     const design: Design = settings;
-    const model = isNeural(design) ? await loadModel(design, settings.model) : undefined;
+    const model = isNeural(design)
+      ? await loadModel(design, settings.model, settings.output)
+      : undefined;
     // k-NN references and aota run on the CPU only (heavy by nature).
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
