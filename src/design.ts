@@ -274,6 +274,15 @@ function helpLines(o: OptionSpec): string {
 /** A bad option value; the message is one line naming the flag. */
 export class OptionError extends Error {}
 
+/** How messages name an option: `--sigma-p` (CLI flags) or `params.sigmaP` (library options). */
+export type OptionNaming = "flag" | "option";
+
+/** The name of an option in messages (see {@link OptionNaming}). */
+export function optionLabel(spec: OptionSpec, naming: OptionNaming = "flag"): string {
+  if (naming === "flag") return `--${spec.flag}`;
+  return ["patch", "sigmaP", "sigmaS"].includes(spec.name) ? `params.${spec.name}` : spec.name;
+}
+
 /** The entry of `name`. */
 export function optionSpec(name: SettingName): OptionSpec {
   const spec = PIPELINE_OPTIONS.find((o) => o.name === name);
@@ -285,8 +294,12 @@ export function optionSpec(name: SettingName): OptionSpec {
  * Check one value against its entry and return it in its typed form. `raw` is a flag's string or
  * a library caller's value; throws an {@link OptionError} naming the flag.
  */
-export function checkOption(spec: OptionSpec, raw: unknown): string | number {
-  const flag = `--${spec.flag}`;
+export function checkOption(
+  spec: OptionSpec,
+  raw: unknown,
+  naming: OptionNaming = "flag",
+): string | number {
+  const flag = optionLabel(spec, naming);
   const k = spec.kind;
   switch (k.type) {
     case "choice": {
@@ -366,7 +379,10 @@ function toNumber(raw: unknown): number {
  * Settings from a record keyed by setting name (library callers; absent = default), every value
  * checked by the table and the design combination checked by {@link checkDesign}.
  */
-export function resolveSettings(given: Partial<Record<SettingName, unknown>>): PipelineSettings {
+export function resolveSettings(
+  given: Partial<Record<SettingName, unknown>>,
+  naming: OptionNaming = "flag",
+): PipelineSettings {
   const out: Record<string, unknown> = {};
   for (const spec of PIPELINE_OPTIONS) {
     const raw = given[spec.name];
@@ -374,7 +390,7 @@ export function resolveSettings(given: Partial<Record<SettingName, unknown>>): P
       if (spec.default !== undefined) out[spec.name] = spec.default;
       continue;
     }
-    out[spec.name] = checkOption(spec, raw);
+    out[spec.name] = checkOption(spec, raw, naming);
   }
   const settings = out as unknown as PipelineSettings;
   checkDesign(settings.stats, settings.reference);

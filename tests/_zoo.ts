@@ -39,4 +39,3 @@ export function fakeZoo(shared: Uint8Array): Uint8Array {
   g.valueInfo = [makeValueInfo(DEFAULT_TAP, [1, 512, 28, 28])];
   return encodeModel(m);
 }
-

@@ -48,7 +48,7 @@ export async function runDetect(argv: string[]): Promise<number> {
       failed++;
     } else work.push({ path: item.path, outputs: outputPaths(item.path, outDir) });
   }
-  const detector = await Detector.create(options);
+  const detector = await Detector.create(options, { naming: "flag" });
   // A single image gains nothing from worker threads but their start-up time; a detector that
   // keeps every core busy gains nothing from them either (the default is then 0).
   const pool = IoPool.create(

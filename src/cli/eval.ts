@@ -95,7 +95,7 @@ export async function runEval(argv: string[]): Promise<number> {
   try {
     const report = await evaluateDataset(
       root,
-      async () => (detector = await Detector.create(options)),
+      async () => (detector = await Detector.create(options, { naming: "flag" })),
       {
         categories,
         list,
@@ -146,7 +146,7 @@ function intFlag(raw: string | undefined, name: string, fallback: number, min: n
 export async function savedMapKey(
   options: DetectorOptions,
 ): Promise<Record<string, unknown> & { model: string | null; model_sha256: string | null }> {
-  const settings = detectorSettings(options);
+  const settings = detectorSettings(options, "flag");
   const features = settings.features;
   let model: string | null = null, sha: string | null = null;
   if (features === "onnx") model = await ensureModelPath(options.model);

@@ -8,6 +8,7 @@
 import {
   type BackendChoice,
   type Design,
+  type OptionNaming,
   type PipelineSettings,
   resolveSettings,
   runsOnGpu,
@@ -100,10 +101,13 @@ export interface Detection {
 }
 
 /** Settings of a detector from library options (nested `params` flattened, then validated). */
-export function detectorSettings(opts: DetectorOptions): PipelineSettings {
+export function detectorSettings(
+  opts: DetectorOptions,
+  naming: OptionNaming = "option",
+): PipelineSettings {
   const { params, ...rest } = opts;
   const given: Partial<Record<SettingName, unknown>> = { ...rest, ...params };
-  return resolveSettings(given);
+  return resolveSettings(given, naming);
 }
 
 /** Zero-shot texture anomaly localisation on one backend. */
@@ -149,13 +153,18 @@ export class Detector {
 
   /**
    * Build a detector: validates the options, picks the backend, then looks up its feature
-   * source, map engine and tiler, compiling everything once.
+   * source, map engine and tiler, compiling everything once. Errors name library options
+   * (`params.patch`, `model`); the CLI passes `{ naming: "flag" }` for its flags.
    */
-  static async create(opts: DetectorOptions = {}): Promise<Detector> {
-    const settings = detectorSettings(opts);
+  static async create(
+    opts: DetectorOptions = {},
+    how: { naming?: OptionNaming } = {},
+  ): Promise<Detector> {
+    const naming = how.naming ?? "option";
+    const settings = detectorSettings(opts, naming);
     const design: Design = settings;
     const model = isNeural(design)
-      ? await loadModel(design, settings.model, settings.output)
+      ? await loadModel(design, settings.model, settings.output, naming)
       : undefined;
     // k-NN references and aota run on the CPU only (heavy by nature).
     const gpuCapable = runsOnGpu(design);

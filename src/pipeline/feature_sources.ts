@@ -5,7 +5,7 @@
  * @module
  */
 import { baseName } from "../base/paths.ts";
-import type { Design, HandcraftedKind } from "../design.ts";
+import type { Design, HandcraftedKind, OptionNaming } from "../design.ts";
 import type { BackboneSpec, HostFeatureExtractor } from "../features/backbone.ts";
 import { createCpuBackbone } from "../features/backbone_cpu.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../features/backbone_webgpu.ts";
@@ -41,8 +41,12 @@ export async function loadModel(
   design: Design,
   model?: string,
   output?: string,
+  naming: OptionNaming = "flag",
 ): Promise<LoadedModel> {
-  const path = design.features === "vgg" ? resolveVggPath(model) : await ensureModelPath(model);
+  const optionName = naming === "flag" ? "--model" : "model:";
+  const path = design.features === "vgg"
+    ? resolveVggPath(model, optionName)
+    : await ensureModelPath(model, { optionName });
   const manifest = await loadManifestFor(path, { output });
   let bytes: Uint8Array = await Deno.readFile(path);
   // A model with several outputs: keep only the nodes the one in use needs (ORT computes every
@@ -145,7 +149,7 @@ function handcraftedSource(kind: HandcraftedKind, seed: number): HostFeatureExtr
  * `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `vgg19norm-conv1_2.onnx` in the
  * project's `models/`, then in `<shared>/models/` (the same search as the default backbone).
  */
-export function resolveVggPath(option?: string): string {
+export function resolveVggPath(option?: string, optionName = "--model"): string {
   let env: string | undefined;
   try {
     env = Deno.env.get("FCA_VGG_MODEL") || undefined;
@@ -154,7 +158,7 @@ export function resolveVggPath(option?: string): string {
   }
   const defaults = defaultModelLocations("vgg19norm-conv1_2.onnx");
   try {
-    return resolveModelPathWith({ option, env, envName: "FCA_VGG_MODEL", defaults });
+    return resolveModelPathWith({ option, env, envName: "FCA_VGG_MODEL", defaults, optionName });
   } catch (e) {
     if (option || env) throw e;
     throw new Error(
