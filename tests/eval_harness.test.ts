@@ -7,7 +7,6 @@ import { type DetectorLike, evaluateDataset } from "../src/eval/harness.ts";
 import { markdownTable, writeReport } from "../src/eval/report.ts";
 import { formatDuration, ProgressBar } from "../src/base/progress.ts";
 import { encodePng } from "../src/io/encode.ts";
-import { decodeGrayMask } from "../src/io/decode.ts";
 
 const N = 16;
 

@@ -40,6 +40,7 @@ export class ProgressBar {
   private readonly opts: ProgressOptions;
   private lastDraw = -Infinity;
   private lastStep = -1;
+  private printed = -1;
 
   /** @param total number of items (or bytes) expected; 0 when unknown */
   constructor(readonly total: number, opts: ProgressOptions = {}) {
@@ -75,13 +76,16 @@ export class ProgressBar {
       if (step === this.lastStep) return;
       this.lastStep = step;
     }
+    this.printed = this.done;
     this.write(`${this.line(label)}\n`);
   }
 
   /** End the bar: the final state on its own line (moves past the redrawn line on a terminal). */
   finish(label = ""): void {
     if (this.tty) this.write(`\r\x1b[2K${this.line(label)}\n`);
-    else if ((this.opts.lineEvery ?? 0) > 0) this.write(`${this.line(label)}\n`);
+    else if ((this.opts.lineEvery ?? 0) > 0 && this.printed !== this.done) {
+      this.write(`${this.line(label)}\n`);
+    }
   }
 
   /** The status text: `[####....] 12/500 2.40 img/s ETA 3m23s label`. */

@@ -85,7 +85,7 @@ export function renderLineChartSvg(spec: ChartSpec): string {
   // Legend, bottom right inside the axes (curves of good detectors hug the top left).
   const entries = [{ text: spec.legend, color: CURVE, dash: "" }];
   if (spec.diagonal) entries.push({ text: "chance", color: DIAG, dash: ` stroke-dasharray="6 4"` });
-  const lw = 44 + 7.2 * Math.max(...entries.map((e) => e.text.length));
+  const lw = 46 + 7.6 * Math.max(...entries.map((e) => e.text.length));
   const lh = 10 + 20 * entries.length;
   const lx = right - lw - 12, ly = bottom - lh - 12;
   out.push(

@@ -5,7 +5,10 @@
  * upsampling), but not CMYK/YCCK.
  * @module
  */
+// Full specifiers on purpose: mod.ts must import from any folder, without this deno.json.
+// deno-lint-ignore no-import-prefix
 import { initEmscriptenModule } from "npm:@jsquash/jpeg@1.6.0/utils.js";
+// deno-lint-ignore no-import-prefix
 import factory from "npm:@jsquash/jpeg@1.6.0/codec/dec/mozjpeg_dec.js";
 
 /** Decoded pixels: RGBA, 8 bits per channel, row-major. */
