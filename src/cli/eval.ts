@@ -118,14 +118,33 @@ export async function runEval(argv: string[]): Promise<number> {
     });
     console.log(markdownTable(report));
     console.log(
-      `\n${report.images} images in ${
-        report.seconds.toFixed(1)
-      } s; wrote ${files.length} files to ${outDir}`,
+      `\n${report.images} images in ${report.seconds.toFixed(1)} s; ${
+        wroteSummary(outDir, files, report, saveMaps)
+      }`,
     );
   } finally {
     if (detector) await (detector as Detector).dispose();
   }
   return 0;
+}
+
+/** What a run wrote: `wrote metrics.json, 4 plots (DIR/plots) and 28 maps (DIR/maps) to DIR`. */
+export function wroteSummary(
+  outDir: string,
+  files: string[],
+  report: { images: number; categories: { reusedMaps: number }[] },
+  saveMaps: boolean,
+): string {
+  const plots = files.filter((f) => f.endsWith(".svg")).length;
+  const reused = report.categories.reduce((a, c) => a + c.reusedMaps, 0);
+  const maps = saveMaps ? report.images - reused : 0;
+  const parts = [
+    "metrics.json",
+    `${plots} plot${plots === 1 ? "" : "s"} (${outDir}/plots)`,
+  ];
+  if (saveMaps) parts.push(`${maps} map${maps === 1 ? "" : "s"} (${outDir}/maps)`);
+  const tail = reused > 0 ? `; reused ${reused} saved map${reused === 1 ? "" : "s"}` : "";
+  return `wrote ${parts.slice(0, -1).join(", ")} and ${parts.at(-1)} to ${outDir}${tail}`;
 }
 
 function intFlag(raw: string | undefined, name: string, fallback: number, min: number): number {

@@ -110,13 +110,24 @@ export function detectorSettings(
   return resolveSettings(given, naming);
 }
 
+const warned = new Set<string>();
+
+/** Print `message` on stderr once per process. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.error(message);
+}
+
 /** Zero-shot texture anomaly localisation on one backend. */
 export class Detector {
   private constructor(
     /** The backend in use. */
     readonly backend: "webgpu" | "cpu",
-    /** Human-readable adapter / runtime description (and why this backend was chosen). */
-    readonly adapter: string,
+    /** What computes: the backbone runtime and FCA threads on cpu, the adapter on webgpu. */
+    readonly engine: string,
+    /** Why this backend: `requested`, `hardware adapter X`, `software adapter X`, ... */
+    readonly backendReason: string,
     /** Every setting in use, defaults filled in. */
     readonly settings: PipelineSettings,
     /** The model manifest (with the file's sha256); absent for hand-crafted features. */
@@ -128,6 +139,11 @@ export class Detector {
      */
     readonly threads: number,
   ) {}
+
+  /** Engine and reason on one line (`engine; reason`), as earlier versions reported it. */
+  get adapter(): string {
+    return `${this.engine}; ${this.backendReason}`;
+  }
 
   /** The FCA parameters in use. */
   get params(): FcaParams {
@@ -177,13 +193,20 @@ export class Detector {
     const make = choice.backend === "webgpu" && choice.gpu ? gpuForward : cpuForward;
     const forward = await make(settings, model, choice.gpu?.device);
     const reason = gpuCapable ? choice.reason : `--reference knn / --stats aota run on the CPU`;
-    const adapter = choice.gpu
-      ? (reason.includes(choice.gpu.description) ? reason : `${choice.gpu.description}; ${reason}`)
-      : `${forward.runtime}; ${reason}`;
     const threads = choice.gpu ? 1 : settings.threads ?? defaultThreads();
+    const engine = choice.gpu
+      ? `WebGPU on ${choice.gpu.description}`
+      : `${forward.runtime}; FCA on ${threads} CPU thread${threads === 1 ? "" : "s"}`;
+    if (choice.gpu?.isFallback && settings.backend === "webgpu") {
+      warnOnce(
+        `fca: warning: ${naming === "flag" ? "--backend webgpu" : 'backend: "webgpu"'} runs on ` +
+          `the software adapter ${choice.gpu.description}, typically 10x slower than the cpu backend`,
+      );
+    }
     return new Detector(
       choice.gpu ? "webgpu" : "cpu",
-      adapter,
+      engine,
+      reason,
       settings,
       model?.manifest,
       forward,
