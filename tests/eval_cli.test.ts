@@ -58,7 +58,9 @@ Deno.test("eval CLI: saved maps are reused with the same settings and refused wi
     // The summary counts what was written: metrics, 2 plots, 2 maps (not "3 files").
     assert.match(
       printed.at(-1)!,
-      new RegExp(`wrote metrics\\.json, 2 plots \\(${out}/plots\\) and 2 maps \\(${out}/maps\\) to ${out}$`),
+      new RegExp(
+        `wrote metrics\\.json, 2 plots \\(${out}/plots\\) and 2 maps \\(${out}/maps\\) to ${out}$`,
+      ),
     );
 
     assert.equal(await quiet(base), 0);
