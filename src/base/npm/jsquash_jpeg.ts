@@ -2,7 +2,8 @@
  * @jsquash/jpeg's mozjpeg decoder (WebAssembly, Apache-2.0), pinned here (the one place its
  * version is written) and instantiated once when this module loads, so that decoding is
  * synchronous afterwards. It decodes exactly as libjpeg-turbo does for PIL (same IDCT and fancy
- * upsampling), but not CMYK/YCCK.
+ * upsampling), but not CMYK/YCCK. A worker must import it (or `src/io/decode.ts`) dynamically,
+ * after setting its message handler: messages that arrive during a top-level await are lost.
  * @module
  */
 // Full specifiers on purpose: mod.ts must import from any folder, without this deno.json.
