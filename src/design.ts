@@ -72,6 +72,8 @@ export interface PipelineSettings extends Design {
   size: "original" | "auto" | number;
   /** ONNX backbone path (resolved elsewhere when absent). */
   model?: string;
+  /** Output of the ONNX model to use (required when it has several and no manifest entry). */
+  output?: string;
   backend: BackendChoice;
   /** CPU threads (default: all cores, at most 8). */
   threads?: number;
@@ -88,7 +90,8 @@ export type OptionKind =
   | { type: "number"; min: number; exclusiveMin?: boolean; max?: number; exclusiveMax?: boolean }
   | { type: "choice"; choices: readonly string[] }
   | { type: "size" }
-  | { type: "path" };
+  | { type: "path" }
+  | { type: "text" };
 
 /** One entry of the design table. */
 export interface OptionSpec<N extends string = SettingName> {
@@ -166,8 +169,18 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "PATH",
     kind: { type: "path" },
     default: undefined,
-    defaultText: "$FCA_MODEL, then models/resnet50v2-stage2.onnx",
+    defaultText: "$FCA_MODEL, models/, $FCA_SHARED/models, or built",
     help: "ONNX backbone",
+    changesMap: true,
+  },
+  {
+    name: "output",
+    flag: "output",
+    arg: "NAME",
+    kind: { type: "text" },
+    default: undefined,
+    defaultText: "the manifest's or the only one",
+    help: "output of the ONNX model to use",
     changesMap: true,
   },
   {
@@ -264,10 +277,11 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
  * What each preset sets; the table's defaults (the paper's values) fill the rest, and options
  * given explicitly win over both.
  */
-export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> = {
-  default: { size: "auto", patch: "auto" },
-  paper: {},
-};
+export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> =
+  {
+    default: { size: "auto", patch: "auto" },
+    paper: {},
+  };
 
 /**
  * The scale rule of `--size auto`: enlarge an image (aspect kept, never shrunk) so that the
@@ -300,6 +314,15 @@ function helpLines(o: OptionSpec<string>): string {
 /** A bad option value; the message is one line naming the flag. */
 export class OptionError extends Error {}
 
+/** How messages name an option: `--sigma-p` (CLI flags) or `params.sigmaP` (library options). */
+export type OptionNaming = "flag" | "option";
+
+/** The name of an option in messages (see {@link OptionNaming}). */
+export function optionLabel(spec: OptionSpec<string>, naming: OptionNaming = "flag"): string {
+  if (naming === "flag") return `--${spec.flag}`;
+  return ["patch", "sigmaP", "sigmaS"].includes(spec.name) ? `params.${spec.name}` : spec.name;
+}
+
 /** The entry of `name`. */
 export function optionSpec(name: SettingName): OptionSpec {
   const spec = PIPELINE_OPTIONS.find((o) => o.name === name);
@@ -311,8 +334,12 @@ export function optionSpec(name: SettingName): OptionSpec {
  * Check one value against its entry and return it in its typed form. `raw` is a flag's string or
  * a library caller's value; throws an {@link OptionError} naming the flag.
  */
-export function checkOption(spec: OptionSpec<string>, raw: unknown): string | number {
-  const flag = `--${spec.flag}`;
+export function checkOption(
+  spec: OptionSpec<string>,
+  raw: unknown,
+  naming: OptionNaming = "flag",
+): string | number {
+  const flag = optionLabel(spec, naming);
   const k = spec.kind;
   switch (k.type) {
     case "choice": {
@@ -327,6 +354,11 @@ export function checkOption(spec: OptionSpec<string>, raw: unknown): string | nu
     case "path":
       if (typeof raw !== "string" || raw.length === 0) {
         throw new OptionError(`${flag} must be a path, got '${raw}'`);
+      }
+      return raw;
+    case "text":
+      if (typeof raw !== "string" || raw.length === 0) {
+        throw new OptionError(`${flag} must be a name, got '${raw}'`);
       }
       return raw;
     case "size": {
@@ -397,8 +429,11 @@ function toNumber(raw: unknown): number {
  * Settings from a record keyed by setting name (library callers; absent = default), every value
  * checked by the table and the design combination checked by {@link checkDesign}.
  */
-export function resolveSettings(given: Partial<Record<SettingName, unknown>>): PipelineSettings {
-  const preset = checkOption(optionSpec("preset"), given.preset ?? "default") as PresetKind;
+export function resolveSettings(
+  given: Partial<Record<SettingName, unknown>>,
+  naming: OptionNaming = "flag",
+): PipelineSettings {
+  const preset = checkOption(optionSpec("preset"), given.preset ?? "default", naming) as PresetKind;
   const out: Record<string, unknown> = {};
   for (const spec of PIPELINE_OPTIONS) {
     const raw = given[spec.name] ?? PRESETS[preset][spec.name];
@@ -406,7 +441,7 @@ export function resolveSettings(given: Partial<Record<SettingName, unknown>>): P
       if (spec.default !== undefined) out[spec.name] = spec.default;
       continue;
     }
-    out[spec.name] = checkOption(spec, raw);
+    out[spec.name] = checkOption(spec, raw, naming);
   }
   const settings = out as unknown as PipelineSettings;
   checkDesign(settings.stats, settings.reference);

@@ -5,14 +5,14 @@
  */
 import { readNpy } from "../src/io/npy.ts";
 import type { FeatureMap } from "../src/fca/types.ts";
+import { MODEL_ENV, sharedDir, sharedModelPath } from "../src/features/model_path.ts";
 
-/** Root of the shared data: `$FCA_SHARED`, else `../shared`. */
-export const SHARED_DIR: string = Deno.env.get("FCA_SHARED") ?? "../shared";
+/** Root of the shared data: `$FCA_SHARED`, else `../shared` beside the project. */
+export const SHARED_DIR: string = sharedDir();
 /** Golden vectors of the authors' code: `$FCA_GOLDEN`, else `<shared>/golden`. */
 export const GOLDEN_DIR: string = Deno.env.get("FCA_GOLDEN") ?? `${SHARED_DIR}/golden`;
 /** The default backbone: `$FCA_MODEL`, else `<shared>/models/resnet50v2-stage2.onnx`. */
-export const MODEL_PATH: string = Deno.env.get("FCA_MODEL") ??
-  `${SHARED_DIR}/models/resnet50v2-stage2.onnx`;
+export const MODEL_PATH: string = Deno.env.get(MODEL_ENV) || sharedModelPath();
 
 /** True when `path` exists. */
 export function exists(path: string): boolean {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as ortNode from "onnxruntime-node";
+import * as ortNode from "../src/base/npm/onnxruntime_node.ts";
 import { acquireGpu } from "../src/gpu/device.ts";
 import { getPreprocessor } from "../src/gpu/preprocess.ts";
 import { normalizeImage } from "../src/features/backbone.ts";

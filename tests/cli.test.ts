@@ -46,7 +46,8 @@ for (
     [["x.png", "--sigma-p", "abc"], /--sigma-p must be a number/],
     [["x.png", "--backend", "tpu"], /--backend must be auto, webgpu or cpu/],
     [["x.png", "--size", "7.5"], /--size must be/],
-    [["x.png", "--bogus"], /Unknown option '--bogus'/],
+    [["x.png", "--bogus"], /^error: unknown option --bogus \(see fca --help\)\n$/],
+    [["demo", "--bogus"], /^error: unknown option --bogus \(see fca demo --help\)\n$/],
     [["x.png", "--io-workers=-1"], /--io-workers must be an integer in \[0, 64\]/],
     [["x.png", "--io-workers", "two"], /--io-workers must be an integer in \[0, 64\]/],
     [["x.png", "--out", "/proc/fca-cannot-write"], /output folder is not writable/],
@@ -230,6 +231,10 @@ Deno.test({
     assert.equal(lines.length, 1);
     const rec = JSON.parse(lines[0]);
     assert.equal(rec.backend, "cpu");
+    // The engine that ran and why this backend, in separate fields.
+    assert.match(rec.engine, /^onnxruntime-(node|web\/wasm); FCA on \d+ CPU threads?$/);
+    assert.equal(rec.backend_reason, "requested");
+    assert.equal(rec.adapter, undefined);
     assert.equal(rec.width, 160);
     assert.ok(rec.ms.fca > 0 && rec.ms.backbone > 0);
     const names = [...Deno.readDirSync(out)].map((e) => e.name).sort();
@@ -261,5 +266,109 @@ Deno.test({
     assert.match(missing.stderr, /none\.onnx.*not found/);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["a.png", "bad.onnx"]);
     await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test("demo --help is the demo's help", async () => {
+  const r = await fca("demo", "--help");
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^Usage: fca demo \[options\]/);
+  assert.match(r.stdout, /--image-size N/);
+});
+
+Deno.test({
+  name: "every input failing leaves no empty --out folder behind",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const r = await fca(`${dir}/missing.png`, "--out", `${dir}/a/b`, "--features", "colors");
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /missing\.png: no such file/);
+      assert.deepEqual([...Deno.readDirSync(dir)], []);
+      // An existing folder is kept.
+      await Deno.mkdir(`${dir}/keep`);
+      await fca(`${dir}/missing.png`, "--out", `${dir}/keep`, "--features", "colors");
+      assert.ok(Deno.statSync(`${dir}/keep`).isDirectory);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const adapter = await navigator.gpu?.requestAdapter().catch(() => null) ?? null;
+const software = adapter !== null &&
+  (/llvmpipe|lavapipe|swiftshader|warp/i.test(adapter.info?.description ?? "") ||
+    (adapter.info as { isFallbackAdapter?: boolean })?.isFallbackAdapter === true);
+
+Deno.test({
+  name: "--backend webgpu on a software adapter warns once on stderr; auto says why it chose cpu",
+  ignore: !software,
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(`${dir}/a.png`, texturePng(48));
+      await Deno.writeFile(`${dir}/b.png`, texturePng(48, 4));
+      const args = ["--features", "colors", "--patch", "3", "--out", dir, "--io-workers", "0"];
+      const r = await fca(`${dir}/a.png`, `${dir}/b.png`, ...args, "--backend", "webgpu");
+      assert.equal(r.code, 0, r.stderr);
+      const warnings = r.stderr.split("\n").filter((l) => l.includes("warning"));
+      assert.equal(warnings.length, 1, r.stderr);
+      assert.match(warnings[0], /--backend webgpu runs on the software adapter .* slower/);
+      const rec = JSON.parse(r.stdout.trim().split("\n")[0]);
+      assert.equal(rec.backend, "webgpu");
+      assert.match(rec.engine, /^WebGPU on /);
+
+      const auto = await fca(`${dir}/a.png`, ...args);
+      assert.ok(!auto.stderr.includes("warning"), auto.stderr);
+      const a = JSON.parse(auto.stdout.trim());
+      assert.equal(a.backend, "cpu");
+      assert.match(a.backend_reason, /software adapter/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** The model where a fresh clone finds it with no environment variable set. */
+const DEFAULT_FOUND = [
+  new URL("../models/resnet50v2-stage2.onnx", import.meta.url).pathname,
+  new URL("../../shared/models/resnet50v2-stage2.onnx", import.meta.url).pathname,
+].some((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+Deno.test({
+  name: "demo with no environment variable set: the model is found beside the clone",
+  ignore: !DEFAULT_FOUND,
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const env: Record<string, string> = { NO_COLOR: "1" };
+      for (const k of ["HOME", "PATH", "DENO_DIR", "TMPDIR"]) {
+        const v = Deno.env.get(k);
+        if (v !== undefined) env[k] = v;
+      }
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", MOD, "demo", "--image-size", "64", "--patch", "3", "--out", dir],
+        cwd: dir,
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.ok(Deno.statSync(`${dir}/panel.png`).isFile);
+      assert.ok(!stderr.includes("downloading"), stderr);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });

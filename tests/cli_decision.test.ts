@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { encodeImagePng } from "../src/io/encode.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
-import jpeg from "jpeg-js";
+import jpeg from "../src/base/npm/jpeg_js.ts";
 import type { RgbImage } from "../src/io/types.ts";
 
 /** A quality-90 JPEG of a planar RGB image in [0, 1]. */

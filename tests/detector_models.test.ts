@@ -3,14 +3,23 @@
  * and a model whose output holds NaN is refused with one line instead of producing a map.
  */
 import assert from "node:assert/strict";
-import { encodeModel, makeModel, makeNode, makeValueInfo } from "../src/features/onnx_proto.ts";
+import {
+  decodeModel,
+  encodeModel,
+  makeModel,
+  makeNode,
+  makeValueInfo,
+} from "../src/features/onnx_proto.ts";
+import { IMAGENET_NORMALISATION } from "../src/features/manifest.ts";
+import { loadModel } from "../src/pipeline/feature_sources.ts";
+import type { Design } from "../src/design.ts";
 import { Detector } from "../src/pipeline/detector.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { fcaMapReference } from "../src/fca/rank_matching.ts";
 import { medianReference } from "../src/fca/median_reference.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { normalizeImage } from "../src/features/backbone.ts";
-import { relativeMaxError } from "./_shared.ts";
+import { exists, relativeMaxError, SHARED_DIR } from "./_shared.ts";
 
 /** A stride-1 "backbone" of one unary op on the normalised image: [1,3,H,W] -> [1,3,H,W]. */
 async function unaryModel(dir: string, op: string): Promise<string> {
@@ -84,5 +93,78 @@ Deno.test({
       await detector.dispose();
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+/** Two outputs of the normalised image, `abs` and `neg`, and no manifest entry. */
+async function twoOutputModel(dir: string): Promise<string> {
+  const model = makeModel({
+    node: [makeNode("Abs", ["input"], ["abs"]), makeNode("Neg", ["input"], ["neg"])],
+    name: "two",
+    initializer: [],
+    input: [makeValueInfo("input", [1, 3, "h", "w"])],
+    output: [makeValueInfo("abs", [1, 3, "h", "w"]), makeValueInfo("neg", [1, 3, "h", "w"])],
+    valueInfo: [],
+    unknown: [],
+  });
+  const path = `${dir}/two.onnx`;
+  await Deno.writeFile(path, encodeModel(model));
+  return path;
+}
+
+Deno.test({
+  name: "a model with several outputs and no manifest entry: refused in one line, or --output NAME",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const model = await twoOutputModel(dir);
+      await assert.rejects(Detector.create({ model, backend: "cpu" }), (e: Error) => {
+        assert.equal(
+          e.message,
+          `model ${model} has 2 outputs (abs, neg) and no manifest entry: choose one with ` +
+            `--output NAME (library: output:) or a sidecar two.onnx.json`,
+        );
+        return true;
+      });
+      await assert.rejects(
+        Detector.create({ model, backend: "cpu", output: "nope" }),
+        /output 'nope' not found in graph \(outputs: abs, neg\)/,
+      );
+      // Only the chosen output is computed: the graph handed to onnxruntime is cut to it.
+      const loaded = await loadModel({ features: "onnx" } as Design, model, "neg");
+      assert.deepEqual(decodeModel(loaded.bytes).graph!.output.map((v) => v.name), ["neg"]);
+      assert.equal(decodeModel(loaded.bytes).graph!.node.length, 1);
+
+      const { image } = syntheticTexture(32, { seed: 3, defect: true });
+      const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
+      const detector = await Detector.create({ model, backend: "cpu", output: "neg", params });
+      try {
+        const det = await detector.detect(image);
+        const data = normalizeImage(image, IMAGENET_NORMALISATION).map((v) => -v);
+        const f = minMaxScale({ channels: 3, height: 32, width: 32, data });
+        const expected = fcaMapReference(f, medianReference(f, 5), params);
+        assert.ok(relativeMaxError(det.featureMap!.data, expected.data) <= 1e-5);
+      } finally {
+        await detector.dispose();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "shared multi-scale ResNet: refused without --output, runs on the one asked for",
+  ignore: !exists(`${SHARED_DIR}/models/resnet50v2-multiscale.onnx`),
+  ...opts,
+  async fn() {
+    const model = `${SHARED_DIR}/models/resnet50v2-multiscale.onnx`;
+    await assert.rejects(
+      Detector.create({ model, backend: "cpu" }),
+      /has 3 outputs \(stage1, features, stage3\) and no manifest entry: choose one with --output NAME/,
+    );
+    const loaded = await loadModel({ features: "onnx" } as Design, model, "features");
+    assert.deepEqual(decodeModel(loaded.bytes).graph!.output.map((v) => v.name), ["features"]);
   },
 });

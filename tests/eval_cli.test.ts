@@ -30,10 +30,14 @@ async function makeDataset(): Promise<string> {
   return root;
 }
 
+/** Lines the last {@link quiet} run printed on stdout. */
+let printed: string[] = [];
+
 /** Run the command with console output silenced. */
 async function quiet(argv: string[]): Promise<number> {
   const log = console.log;
-  console.log = () => {};
+  printed = [];
+  console.log = (...a: unknown[]) => printed.push(a.join(" "));
   try {
     return await runEval(argv);
   } finally {
@@ -51,10 +55,18 @@ Deno.test("eval CLI: saved maps are reused with the same settings and refused wi
     assert.equal(first.categories.tex.reused_maps, 0);
     assert.equal(first.settings.features, "colors");
     assert.equal(first.settings.stats, "fca");
+    // The summary counts what was written: metrics, 2 plots, 2 maps (not "3 files").
+    assert.match(
+      printed.at(-1)!,
+      new RegExp(
+        `wrote metrics\\.json, 2 plots \\(${out}/plots\\) and 2 maps \\(${out}/maps\\) to ${out}$`,
+      ),
+    );
 
     assert.equal(await quiet(base), 0);
     const again = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
     assert.equal(again.categories.tex.reused_maps, 2);
+    assert.match(printed.at(-1)!, /and 0 maps .*; reused 2 saved maps$/);
     assert.equal(again.mean.au_pro, first.mean.au_pro);
 
     // Other statistics give other maps: reusing the saved FCA maps would report wrong numbers.

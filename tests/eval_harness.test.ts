@@ -5,9 +5,8 @@
 import assert from "node:assert/strict";
 import { type DetectorLike, evaluateDataset } from "../src/eval/harness.ts";
 import { markdownTable, writeReport } from "../src/eval/report.ts";
-import { formatDuration, ProgressBar } from "../src/eval/progress.ts";
+import { formatDuration, ProgressBar } from "../src/base/progress.ts";
 import { encodePng } from "../src/io/encode.ts";
-import { decodeGrayMask } from "../src/io/decode.ts";
 
 const N = 16;
 
@@ -85,8 +84,16 @@ Deno.test("harness: perfect detector scores 1 everywhere; outputs, plots and res
     const json = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
     assert.equal(json.categories.tex.images, 4);
     assert.equal(json.mean.au_pro, c.auPro);
-    const plot = decodeGrayMask(await Deno.readFile(`${out}/plots/tex_pro.png`));
-    assert.deepEqual([plot.width, plot.height], [640, 480]);
+    const plot = await Deno.readTextFile(`${out}/plots/tex_pro.svg`);
+    assert.match(plot, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="640" height="480"/);
+    assert.match(plot, />AU-PRO@0\.3 = 100\.00%<\/text>/);
+    assert.match(plot, />false positive rate<\/text>/);
+    assert.match(plot, />0\.15<\/text>/); // x ticks up to the integration limit
+    assert.match(plot, /<polyline points="/);
+    assert.ok(plot.trimEnd().endsWith("</svg>"));
+    const roc = await Deno.readTextFile(`${out}/plots/tex_roc.svg`);
+    assert.match(roc, />pixel AUROC = 100\.00%<\/text>/);
+    assert.match(roc, />chance<\/text>/);
     assert.match(
       markdownTable(r),
       /\| tex \| 4 \(2\) \| 100\.00 \| 100\.00 \| 100\.00 \| 100\.00 \|/,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decode as decodePngLib, encode as encodePngLib } from "fast-png";
+import { decode as decodePngLib, encode as encodePngLib } from "../src/base/npm/fast_png.ts";
 import { deflateSync } from "node:zlib";
-import jpeg from "jpeg-js";
+import jpeg from "../src/base/npm/jpeg_js.ts";
 import {
   decodeGrayMask,
   decodeImage,

@@ -14,10 +14,15 @@ import {
 } from "../src/features/manifest.ts";
 import {
   DEFAULT_MODEL_FILE,
+  defaultModelLocations,
+  ensureModelPath,
   MODEL_ENV,
   resolveModelPath,
   resolveModelPathWith,
+  sharedDir,
+  sharedModelPath,
 } from "../src/features/model_path.ts";
+import { fakeZoo } from "./_zoo.ts";
 import {
   encodeModel,
   makeFloatTensor,
@@ -104,15 +109,19 @@ const PROJECT_MODELS = new URL("../models/", import.meta.url).pathname;
 const DEFAULT_MODEL = `${PROJECT_MODELS}${DEFAULT_MODEL_FILE}`;
 
 function fromRootWithoutEnv<T>(fn: () => T): T {
-  const saved = Deno.env.get(MODEL_ENV);
+  const saved = Deno.env.get(MODEL_ENV), shared = Deno.env.get("FCA_SHARED");
   const cwd = Deno.cwd();
   try {
     Deno.env.delete(MODEL_ENV);
+    // No shared copy either (the last place looked in before building one).
+    Deno.env.set("FCA_SHARED", `/nonexistent-fca-shared-${Deno.pid}`);
     Deno.chdir("/");
     return fn();
   } finally {
     Deno.chdir(cwd);
     if (saved !== undefined) Deno.env.set(MODEL_ENV, saved);
+    if (shared === undefined) Deno.env.delete("FCA_SHARED");
+    else Deno.env.set("FCA_SHARED", shared);
   }
 }
 
@@ -252,4 +261,162 @@ Deno.test({
       assert.deepEqual(m.normalisation, IMAGENET_NORMALISATION);
     });
   },
+});
+
+/** Run `fn` with the environment variables `vars` set (undefined = unset), then restore them. */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void> | void) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
+  try {
+    for (const [k, v] of Object.entries(vars)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+  }
+}
+
+Deno.test("default locations: models/ in the project, then $FCA_SHARED/models, else ../shared beside it", async () => {
+  const project = new URL("../", import.meta.url).pathname;
+  const parent = new URL("../../", import.meta.url).pathname;
+  await withEnv({ FCA_SHARED: "/data/shared" }, () => {
+    const d = defaultModelLocations();
+    assert.equal(d[0], `${project}models/${DEFAULT_MODEL_FILE}`);
+    assert.equal(d.at(-1), `/data/shared/models/${DEFAULT_MODEL_FILE}`);
+    assert.equal(sharedModelPath("v.onnx"), "/data/shared/models/v.onnx");
+  });
+  await withEnv({ FCA_SHARED: undefined }, () => {
+    assert.equal(sharedDir(), `${parent}shared`);
+    assert.equal(defaultModelLocations().at(-1), `${parent}shared/models/${DEFAULT_MODEL_FILE}`);
+  });
+});
+
+Deno.test("resolveModelPath: with nothing in models/, the shared copy in $FCA_SHARED/models is used", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(`${dir}/models`);
+    const shared = `${dir}/models/${DEFAULT_MODEL_FILE}`;
+    await Deno.writeFile(shared, new Uint8Array([0]));
+    await withEnv({ FCA_SHARED: dir, FCA_MODEL: undefined }, () => {
+      const project = defaultModelLocations()[0];
+      assert.equal(resolveModelPath(), exists(project) ? project : shared);
+      // The models/ folder wins over the shared one.
+      assert.equal(resolveModelPathWith({ defaults: [shared, project] }), shared);
+    });
+  });
+});
+
+/** Serve `body` once per request on 127.0.0.1 (no network needed); returns the URL and a stop. */
+function serve(body: Uint8Array): { url: string; stop: () => Promise<void> } {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () =>
+      new Response(body as Uint8Array<ArrayBuffer>, {
+        headers: { "content-length": String(body.length) },
+      }),
+  );
+  const { port } = server.addr as Deno.NetAddr;
+  return { url: `http://127.0.0.1:${port}/resnet50-v2-7.onnx`, stop: () => server.shutdown() };
+}
+
+Deno.test({
+  name:
+    "ensureModelPath: no model anywhere: downloaded on first use (progress, sha256, atomic save)",
+  ignore: !exists(RESNET),
+  fn: async () => {
+    const zoo = fakeZoo(await Deno.readFile(RESNET));
+    const sha = createHash("sha256").update(zoo).digest("hex");
+    const { url, stop } = serve(zoo);
+    try {
+      await withTempDir(async (dir) => {
+        const out = `${dir}/models/${DEFAULT_MODEL_FILE}`;
+        const lines: string[] = [], bar: string[] = [];
+        const build = {
+          url,
+          sha256: sha,
+          progress: { write: (t: string) => bar.push(t), tty: false },
+        };
+        await withEnv({ FCA_MODEL: undefined }, async () => {
+          const got = await ensureModelPath(undefined, {
+            defaults: [out, `${dir}/shared/${DEFAULT_MODEL_FILE}`],
+            build,
+            log: (l) => lines.push(l),
+          });
+          assert.equal(got, out);
+          assert.ok(exists(out));
+          assert.deepEqual([...Deno.readDirSync(`${dir}/models`)].map((e) => e.name), [
+            DEFAULT_MODEL_FILE,
+          ]);
+          assert.match(lines[0], /none found \(looked in .*\); building .*resnet50v2-stage2\.onnx/);
+          assert.ok(lines.some((l) => l === `model: sha256 ${sha} ok`), lines.join("\n"));
+          assert.match(
+            lines.at(-1)!,
+            new RegExp(`^model: saved ${out} \\(sha256 [0-9a-f]{64}\\)$`),
+          );
+          // Not a terminal: whole lines, no carriage returns, ending at 100 %.
+          assert.ok(bar.length >= 2 && bar.every((t) => t.endsWith("\n") && !t.includes("\r")));
+          assert.match(bar.at(-1)!, /\[#+\] .* MB \/ .* MB/);
+          // Found the second time: no download.
+          const again: string[] = [];
+          assert.equal(
+            await ensureModelPath(undefined, { defaults: [out], log: (l) => again.push(l) }),
+            out,
+          );
+          assert.deepEqual(again, []);
+
+          // A wrong sha256: nothing saved, one line.
+          const other = `${dir}/other/${DEFAULT_MODEL_FILE}`;
+          await assert.rejects(
+            ensureModelPath(undefined, {
+              defaults: [other],
+              build: { ...build, sha256: "0".repeat(64) },
+              log: () => {},
+            }),
+            (e: Error) => {
+              assert.match(
+                e.message,
+                /building it failed: .*sha256 [0-9a-f]{64} is not the expected 0{64}/,
+              );
+              assert.ok(!e.message.includes("\n"));
+              return true;
+            },
+          );
+          assert.ok(!exists(other));
+        });
+      });
+    } finally {
+      await stop();
+    }
+  },
+});
+
+Deno.test("ensureModelPath: without network the error is one line naming where it looked", async () => {
+  await withTempDir(async (dir) => {
+    await withEnv({ FCA_MODEL: undefined }, async () => {
+      const lines: string[] = [];
+      await assert.rejects(
+        ensureModelPath(undefined, {
+          defaults: [`${dir}/models/${DEFAULT_MODEL_FILE}`],
+          build: { url: "http://127.0.0.1:9/resnet50-v2-7.onnx" },
+          log: (l) => lines.push(l),
+        }),
+        (e: Error) => {
+          assert.ok(!e.message.includes("\n"), e.message);
+          assert.match(
+            e.message,
+            /^no backbone model found \(looked in .*\) and building it failed: cannot download http:\/\/127\.0\.0\.1:9\//,
+          );
+          assert.match(e.message, /--model PATH or set FCA_MODEL=PATH/);
+          return true;
+        },
+      );
+      assert.equal(lines.length, 2); // "none found; building ...", "downloading ..."
+      // A named model is never replaced by a download.
+      await assert.rejects(
+        ensureModelPath(`${dir}/nope.onnx`, { defaults: [], log: () => {} }),
+        /^Error: model file .*nope\.onnx not found \(from --model\)$/,
+      );
+    });
+  });
 });

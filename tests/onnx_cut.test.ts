@@ -3,8 +3,9 @@
  * checked against a hand-written convolution; plus a round trip of the shared backbone.
  */
 import assert from "node:assert/strict";
-import * as ort from "onnxruntime-node";
+import * as ort from "../src/base/npm/onnxruntime_node.ts";
 import { exists, HAVE_MODEL, MODEL_PATH, skipWithoutShared } from "./_shared.ts";
+import { fakeZoo } from "./_zoo.ts";
 import { cutGraph, nearMatches } from "../src/features/onnx_cut.ts";
 import {
   decodeModel,
@@ -219,27 +220,6 @@ Deno.test({
     assert.equal(maxAbsDiff(a, b), 0);
   },
 });
-
-/** A stand-in for the zoo model: the shared backbone renamed, with a classifier-ish tail. */
-function fakeZoo(shared: Uint8Array): Uint8Array {
-  const m = decodeModel(shared);
-  const g = m.graph!;
-  const ren = (s: string) => s === "input" ? "data" : s === "features" ? DEFAULT_TAP : s;
-  for (const n of g.node) {
-    n.input = n.input.map(ren);
-    n.output = n.output.map(ren);
-  }
-  g.input = [makeValueInfo("data", [1, 3, 224, 224])];
-  g.node.push(
-    makeNode("GlobalAveragePool", [DEFAULT_TAP], ["pool"]),
-    makeNode("Flatten", ["pool"], ["flat"]),
-    makeNode("MatMul", ["flat", "fc_w"], ["resnetv24_dense0_fwd"]),
-  );
-  g.initializer.push(makeFloatTensor("fc_w", [512, 2], noise(1024, 9)));
-  g.output = [makeValueInfo("resnetv24_dense0_fwd", [1, 2])];
-  g.valueInfo = [makeValueInfo(DEFAULT_TAP, [1, 512, 28, 28])];
-  return encodeModel(m);
-}
 
 Deno.test({
   name: "model task: a zoo-like model is cut back to the shared backbone exactly",

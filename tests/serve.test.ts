@@ -4,7 +4,7 @@
  * CORS and a graceful shutdown on SIGTERM.
  */
 import assert from "node:assert/strict";
-import jpeg from "jpeg-js";
+import jpeg from "../src/base/npm/jpeg_js.ts";
 import { encodeImagePng } from "../src/io/encode.ts";
 import { decodeGrayMask } from "../src/io/decode.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";

@@ -5,7 +5,7 @@
  * docs/serve.png with FCA_UPDATE_SCREENSHOT=1.
  */
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { chromium } from "../src/base/npm/playwright_core.ts";
 import { encodeImagePng } from "../src/io/encode.ts";
 import { syntheticTexture } from "../src/demo/synthetic.ts";
 import { HAVE_MODEL } from "./_shared.ts";

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { RANK_KERNEL_SOURCE_SHA256, RANK_KERNEL_WASM } from "../src/fca/fast/rank_kernel_wasm.ts";
-import { decodeBase64 } from "../src/fca/fast/base64.ts";
 
 const FAST = new URL("../src/fca/fast/", import.meta.url);
 
@@ -22,7 +21,7 @@ Deno.test("rank_kernel_wasm.ts was built from the current rank_kernel.as", async
   );
   // The generated file's own description matches the module it holds.
   const generated = await Deno.readTextFile(new URL("rank_kernel_wasm.ts", FAST));
-  const bytes = decodeBase64(RANK_KERNEL_WASM);
+  const bytes = Uint8Array.fromBase64(RANK_KERNEL_WASM);
   assert.match(generated, new RegExp(`\\(${bytes.length} bytes\\)`));
   assert.ok(WebAssembly.validate(bytes), "valid wasm (threads enabled)");
 });

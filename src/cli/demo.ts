@@ -9,15 +9,35 @@ import { encodeImagePng, encodePng } from "../io/encode.ts";
 import { readImage } from "../io/decode.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
 import { runDetect } from "./detect.ts";
-import { PIPELINE_FLAGS } from "./options.ts";
+import { PIPELINE_FLAGS, PIPELINE_HELP } from "./options.ts";
+
+/** Help text of the demo command. */
+export const DEMO_HELP = `Usage: fca demo [options]
+Generates a procedural texture with a synthetic defect (out/demo/texture.png), localises it and
+writes the heatmap, the overlay and a side-by-side panel next to it.
+
+Options:
+  --out DIR          where to write (default out/demo)
+  --image-size N     side of the generated texture in pixels (default 512)
+${PIPELINE_HELP}
+  --help             show this help`;
 
 /** Run the demo; resolves to the exit code. */
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...PIPELINE_FLAGS, out: { type: "string" }, "image-size": { type: "string" } },
+    options: {
+      ...PIPELINE_FLAGS,
+      out: { type: "string" },
+      "image-size": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     allowPositionals: false,
   });
+  if (values.help) {
+    console.log(DEMO_HELP);
+    return 0;
+  }
   const out = values.out ?? "out/demo";
   const size = Number(values["image-size"] ?? 512);
   await Deno.mkdir(out, { recursive: true });

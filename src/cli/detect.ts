@@ -64,11 +64,12 @@ export async function runDetect(argv: string[]): Promise<number> {
   const options = toDetectorOptions(values);
   const decision = decisionSettings(values);
   const outDir = values.out;
-  if (outDir !== undefined) await ensureWritableDir(outDir);
+  // Folders made for --out; removed again if no output lands in them.
+  const created = outDir !== undefined ? await ensureWritableDir(outDir) : [];
 
   const ioWorkers = parseIoWorkers(values["io-workers"]);
   const items = await expandInputs(positionals, { recursive: values.recursive ?? false });
-  let failed = 0;
+  let failed = 0, written = 0;
   const found: string[] = [];
   for (const item of items) {
     if ("error" in item) {
@@ -81,12 +82,19 @@ export async function runDetect(argv: string[]): Promise<number> {
     const { mask, ...outputs } = outputsForStem(stems[i]);
     return { path, outputs: values.mask ? { ...outputs, mask } : outputs };
   });
-  const detector = await Detector.create(options);
+  let detector: Detector;
+  try {
+    detector = await Detector.create(options, { naming: "flag" });
+  } catch (err) {
+    await removeEmpty(created);
+    throw err;
+  }
   let decideMap: (map: ScalarMap) => ReturnType<typeof decide>;
   try {
     decideMap = await decider(detector, options, decision, values);
   } catch (err) {
     await detector.dispose();
+    await removeEmpty(created);
     throw err;
   }
   // A single image gains nothing from worker threads but their start-up time; a detector that
@@ -101,6 +109,7 @@ export async function runDetect(argv: string[]): Promise<number> {
         failed++;
         continue;
       }
+      written++;
       const ms = result.ms;
       for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
       console.log(JSON.stringify({
@@ -115,7 +124,8 @@ export async function runDetect(argv: string[]): Promise<number> {
           : {}),
         tiles: result.tiles,
         backend: detector.backend,
-        adapter: detector.adapter,
+        engine: detector.engine,
+        backend_reason: detector.backendReason,
         outputs: result.outputs,
         ms,
       }));
@@ -123,6 +133,7 @@ export async function runDetect(argv: string[]): Promise<number> {
   } finally {
     pool.dispose();
     await detector.dispose();
+    if (written === 0) await removeEmpty(created);
   }
   if (failed > 0) console.error(`${failed} of ${items.length} inputs failed`);
   return failed > 0 ? 1 : 0;
@@ -183,14 +194,44 @@ function parseIoWorkers(text: string | undefined): number | undefined {
   return n;
 }
 
-async function ensureWritableDir(dir: string): Promise<void> {
+/** Create `dir` if needed and check it is writable; returns the folders created, deepest first. */
+async function ensureWritableDir(dir: string): Promise<string[]> {
+  const created: string[] = [];
+  for (let d = dir.replace(/\/+$/, ""); d !== "" && d !== "." && !(await exists(d));) {
+    created.push(d);
+    const up = d.replace(/\/?[^/]*$/, "");
+    if (up === d) break;
+    d = up;
+  }
   try {
     await Deno.mkdir(dir, { recursive: true });
     const probe = `${dir}/.fca-write-test-${Deno.pid}`;
     await Deno.writeFile(probe, new Uint8Array());
     await Deno.remove(probe);
   } catch (err) {
+    await removeEmpty(created);
     throw new UsageError(`--out ${dir}: output folder is not writable (${oneLine(err)})`);
+  }
+  return created;
+}
+
+/** Remove the folders in `dirs` (deepest first) while they are empty. */
+async function removeEmpty(dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    try {
+      await Deno.remove(d);
+    } catch {
+      return; // not empty (or gone): keep it and its parents
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -6,12 +6,13 @@
 import { parseArgs } from "node:util";
 import { Detector, type DetectorOptions, detectorSettings } from "../pipeline/detector.ts";
 import { mapKeySettings } from "../design.ts";
-import { resolveModelPath } from "../features/model_path.ts";
+import { ensureModelPath } from "../features/model_path.ts";
+import { resolveVggPath } from "../pipeline/feature_sources.ts";
 import { sha256File } from "../features/manifest.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
 import { evaluateDataset } from "../eval/harness.ts";
 import { type ImageList, readImageList } from "../eval/dataset.ts";
-import { ProgressBar } from "../eval/progress.ts";
+import { ProgressBar } from "../base/progress.ts";
 import { markdownTable, operatingPointLines, writeReport } from "../eval/report.ts";
 import {
   operatingPointHook,
@@ -135,7 +136,7 @@ export async function runEval(argv: string[]): Promise<number> {
   try {
     const report = await evaluateDataset(
       root,
-      async () => (detector = await Detector.create(options)),
+      async () => (detector = await Detector.create(options, { naming: "flag" })),
       {
         categories,
         list,
@@ -169,14 +170,33 @@ export async function runEval(argv: string[]): Promise<number> {
     console.log("");
     for (const line of operatingPointLines(operatingPoints)) console.log(line);
     console.log(
-      `\n${report.images} images in ${
-        report.seconds.toFixed(1)
-      } s; wrote ${files.length} files to ${outDir}`,
+      `\n${report.images} images in ${report.seconds.toFixed(1)} s; ${
+        wroteSummary(outDir, files, report, saveMaps)
+      }`,
     );
   } finally {
     if (detector) await (detector as Detector).dispose();
   }
   return 0;
+}
+
+/** What a run wrote: `wrote metrics.json, 4 plots (DIR/plots) and 28 maps (DIR/maps) to DIR`. */
+export function wroteSummary(
+  outDir: string,
+  files: string[],
+  report: { images: number; categories: { reusedMaps: number }[] },
+  saveMaps: boolean,
+): string {
+  const plots = files.filter((f) => f.endsWith(".svg")).length;
+  const reused = report.categories.reduce((a, c) => a + c.reusedMaps, 0);
+  const maps = saveMaps ? report.images - reused : 0;
+  const parts = [
+    "metrics.json",
+    `${plots} plot${plots === 1 ? "" : "s"} (${outDir}/plots)`,
+  ];
+  if (saveMaps) parts.push(`${maps} map${maps === 1 ? "" : "s"} (${outDir}/maps)`);
+  const tail = reused > 0 ? `; reused ${reused} saved map${reused === 1 ? "" : "s"}` : "";
+  return `wrote ${parts.slice(0, -1).join(", ")} and ${parts.at(-1)} to ${outDir}${tail}`;
 }
 
 function intFlag(raw: string | undefined, name: string, fallback: number, min: number): number {
@@ -197,11 +217,11 @@ function intFlag(raw: string | undefined, name: string, fallback: number, min: n
 export async function savedMapKey(
   options: DetectorOptions,
 ): Promise<Record<string, unknown> & { model: string | null; model_sha256: string | null }> {
-  const settings = detectorSettings(options);
+  const settings = detectorSettings(options, "flag");
   const features = settings.features;
   let model: string | null = null, sha: string | null = null;
-  if (features === "onnx") model = resolveModelPath(options.model);
-  else if (features === "vgg") model = options.model ?? Deno.env.get("FCA_VGG_MODEL") ?? "default";
+  if (features === "onnx") model = await ensureModelPath(options.model);
+  else if (features === "vgg") model = resolveVggPath(options.model);
   if (model !== null && model !== "default") {
     try {
       sha = await sha256File(model);

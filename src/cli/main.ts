@@ -4,11 +4,11 @@
  * @module
  */
 import denoConfig from "../../deno.json" with { type: "json" };
-import { DETECT_HELP, oneLine, runDetect } from "./detect.ts";
+import { DETECT_HELP, runDetect } from "./detect.ts";
 import { runDemo } from "./demo.ts";
 import { runEval } from "./eval.ts";
 import { runCalibrate } from "./calibrate.ts";
-import { UsageError } from "./options.ts";
+import { errorLine, UsageError } from "./options.ts";
 import { OptionError } from "../design.ts";
 
 /** The package version (from deno.json). */
@@ -41,15 +41,15 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "serve" || command === "worker" || command === "submit") {
       return await runService(command, rest);
     }
+    if (command === "demo") return await runDemo(rest);
     if (argv.includes("--help") || argv.includes("-h") || argv.length === 0) {
       console.log(HELP);
       return argv.length === 0 ? 2 : 0;
     }
-    if (command === "demo") return await runDemo(rest);
     if (command === "detect") return await runDetect(rest);
     return await runDetect(argv);
   } catch (err) {
-    console.error(`error: ${oneLine(err)}`);
+    console.error(`error: ${errorLine(err, argv[0])}`);
     const usage = err instanceof UsageError || err instanceof OptionError ||
       (err as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS");
     return usage ? 2 : 1;

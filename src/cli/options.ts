@@ -47,3 +47,21 @@ export function decisionSettings(values: Record<string, unknown>): DecisionSetti
     throw err;
   }
 }
+
+/**
+ * The one-line message of an error reaching the command line. Parser errors of `node:util`
+ * become `unknown option --x (see fca --help)` instead of Node's advice with an unclosed quote.
+ */
+export function errorLine(err: unknown, command?: string): string {
+  const code = (err as { code?: string })?.code ?? "";
+  const message = String(err instanceof Error ? err.message : err);
+  const first = message.split("\n")[0];
+  if (!code.startsWith("ERR_PARSE_ARGS")) return first;
+  const sub = command === "eval" || command === "demo" ? ` ${command}` : "";
+  const see = `(see fca${sub} --help)`;
+  const unknown = /^Unknown option '([^']+)'/.exec(first);
+  if (unknown) return `unknown option ${unknown[1]} ${see}`;
+  const unexpected = /^Unexpected argument '([^']+)'/.exec(first);
+  if (unexpected) return `unexpected argument ${unexpected[1]} ${see}`;
+  return `${first.replace(/\.$/, "")} ${see}`;
+}

@@ -18,7 +18,7 @@ import {
 } from "./pixel_metrics.ts";
 import { imageAuroc } from "./image_auroc.ts";
 import { prepareSample } from "./prepare.ts";
-import type { ProgressBar } from "./progress.ts";
+import type { ProgressBar } from "../base/progress.ts";
 
 /** What the harness needs from a detector. */
 export interface DetectorLike {

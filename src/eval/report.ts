@@ -1,13 +1,12 @@
 /**
  * Outputs of an evaluation run: `metrics.json`, the Markdown table and the per-category PRO and
- * ROC plots (PNG), all written atomically.
+ * ROC plots (SVG), all written atomically.
  * @module
  */
 import type { OperatingPointMetrics } from "./operating_point.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
-import { encodePng } from "../io/encode.ts";
 import type { CategoryResult, EvalReport } from "./harness.ts";
-import { renderLineChart } from "./plot.ts";
+import { renderLineChartSvg } from "./plot.ts";
 
 /** Run context recorded next to the metrics. */
 export interface RunInfo {
@@ -97,7 +96,7 @@ export function metricsJson(report: EvalReport, info: RunInfo): Record<string, u
   };
 }
 
-/** Write `metrics.json` and `plots/<category>_pro.png` / `_roc.png` under `outDir`; returns the paths. */
+/** Write `metrics.json` and `plots/<category>_pro.svg` / `_roc.svg` under `outDir`; returns the paths. */
 export async function writeReport(
   outDir: string,
   report: EvalReport,
@@ -107,23 +106,25 @@ export async function writeReport(
   await Deno.mkdir(`${outDir}/plots`, { recursive: true });
   const written: string[] = [];
   for (const r of report.categories) {
-    const pro = renderLineChart({
-      title: `${r.category} PRO, AU-PRO@${integrationLimit} = ${pct(r.auPro)}%`,
-      xLabel: "FPR",
-      yLabel: "PRO",
+    const pro = renderLineChartSvg({
+      title: `${r.category}: PRO curve`,
+      xLabel: "false positive rate",
+      yLabel: "per-region overlap",
       xMax: integrationLimit,
       curve: r.proCurve,
+      legend: `AU-PRO@${integrationLimit} = ${pct(r.auPro)}%`,
     });
-    const roc = renderLineChart({
-      title: `${r.category} pixel ROC, AUROC = ${pct(r.pixelAuroc)}%`,
-      xLabel: "FPR",
-      yLabel: "TPR",
+    const roc = renderLineChartSvg({
+      title: `${r.category}: pixel ROC curve`,
+      xLabel: "false positive rate",
+      yLabel: "true positive rate",
       curve: r.rocCurve,
       diagonal: true,
+      legend: `pixel AUROC = ${pct(r.pixelAuroc)}%`,
     });
-    for (const [suffix, img] of [["pro", pro], ["roc", roc]] as const) {
-      const path = `${outDir}/plots/${safeName(r.category)}_${suffix}.png`;
-      await writeFileAtomic(path, encodePng(img.width, img.height, img.data, 4));
+    for (const [suffix, svg] of [["pro", pro], ["roc", roc]] as const) {
+      const path = `${outDir}/plots/${safeName(r.category)}_${suffix}.svg`;
+      await writeFileAtomic(path, new TextEncoder().encode(svg));
       written.push(path);
     }
   }

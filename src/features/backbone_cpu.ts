@@ -19,7 +19,10 @@ interface OrtLike {
 interface SessionLike {
   inputNames: readonly string[];
   outputNames: readonly string[];
-  run(feeds: Record<string, unknown>): Promise<Record<string, TensorLike>>;
+  run(
+    feeds: Record<string, unknown>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, TensorLike>>;
   release(): Promise<void>;
 }
 interface TensorLike {
@@ -41,7 +44,7 @@ export async function createCpuBackbone(
   const errors: string[] = [];
   if (opts.runtime !== "wasm") {
     try {
-      ort = (await import("onnxruntime-node")) as unknown as OrtLike;
+      ort = (await import("../base/npm/onnxruntime_node.ts")) as unknown as OrtLike;
       session = await ort.InferenceSession.create(modelBytes, {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
@@ -56,7 +59,7 @@ export async function createCpuBackbone(
   }
   if (!session) {
     try {
-      const web = await import("onnxruntime-web");
+      const web = await import("../base/npm/onnxruntime_web.ts");
       web.env.wasm.numThreads = threads;
       web.env.logLevel = "error";
       ort = web as unknown as OrtLike;
@@ -82,7 +85,7 @@ export async function createCpuBackbone(
         image.height,
         image.width,
       ]);
-      const out = (await s.run({ [spec.input]: input }))[spec.output];
+      const out = (await s.run({ [spec.input]: input }, [spec.output]))[spec.output];
       const dims = out.dims;
       if (dims.length !== 4 || dims[0] !== 1) {
         throw new Error(`${name}: output '${spec.output}' has shape [${dims}], expected [1,C,h,w]`);

@@ -24,7 +24,7 @@
  *   disk cache makes later processes faster).
  * @module
  */
-import * as ort from "onnxruntime-web/webgpu";
+import * as ort from "../base/npm/onnxruntime_web_webgpu.ts";
 import type { RgbImage } from "../io/types.ts";
 import type { BackboneSpec } from "./backbone.ts";
 import { getPreprocessor, type Preprocessor } from "../gpu/preprocess.ts";
@@ -160,7 +160,7 @@ export class WebGpuBackbone {
       dataType: "float32",
       dims: [1, 3, height, width],
     });
-    const outputs = await this.session.run({ [this.spec.input]: input });
+    const outputs = await this.session.run({ [this.spec.input]: input }, [this.spec.output]);
     const out = outputs[this.spec.output];
     for (const [name, other] of Object.entries(outputs)) {
       if (name !== this.spec.output) other.dispose();

@@ -49,6 +49,14 @@ export interface ModelManifest {
   inferred?: boolean;
   /** Where this description came from. */
   origin?: "sidecar" | "manifest" | "graph";
+  /** Every output of the graph (set by {@link loadManifestFor}). */
+  outputs?: string[];
+}
+
+/** Choices of {@link loadManifestFor}. */
+export interface ManifestLookup {
+  /** Use this graph output (overrides the entry's; required for several outputs and no entry). */
+  output?: string;
 }
 
 /** The entries of the project's models/manifest.json, validated. */
@@ -147,36 +155,56 @@ const cache = new Map<string, Promise<ModelManifest>>();
  * graph's first input and output with ImageNet normalisation (`inferred: true`). The names are
  * checked against the graph. Cached per path (and file size/mtime).
  */
-export async function loadManifestFor(modelPath: string): Promise<ModelManifest> {
+export async function loadManifestFor(
+  modelPath: string,
+  lookup: ManifestLookup = {},
+): Promise<ModelManifest> {
   let stat: Deno.FileInfo;
   try {
     stat = await Deno.stat(modelPath);
   } catch {
     throw new Error(`model file ${modelPath} not found`);
   }
-  const key = `${modelPath}\0${stat.size}\0${stat.mtime?.getTime()}`;
+  const key = `${modelPath}\0${stat.size}\0${stat.mtime?.getTime()}\0${lookup.output ?? ""}`;
   let hit = cache.get(key);
   if (!hit) {
-    hit = describe(modelPath);
+    hit = describe(modelPath, lookup.output);
     cache.set(key, hit);
     hit.catch(() => cache.delete(key));
   }
   return structuredClone(await hit);
 }
 
-async function describe(path: string): Promise<ModelManifest> {
-  const base = baseName(path);
+async function describe(path: string, output?: string): Promise<ModelManifest> {
   const sig = await readGraphSignature(path).catch((e) => {
     throw new Error(`model ${path}: cannot read ONNX graph: ${(e as Error).message}`);
   });
+  const m = await entryFor(path, sig);
+  const outputs = sig.outputs.map((v) => v.name);
+  if (output !== undefined && output !== m.output) {
+    // Another output than the entry describes: its stride and channels are measured at run time.
+    Object.assign(m, { output, stride: undefined, channels: undefined, inferred: true });
+  } else if (m.origin === "graph" && outputs.length > 1) {
+    throw new Error(
+      `model ${path} has ${outputs.length} outputs (${outputs.join(", ")}) and no manifest ` +
+        `entry: choose one with --output NAME (library: output:) or a sidecar ${
+          baseName(path)
+        }.json`,
+    );
+  }
+  return { ...checked(path, sig, m), outputs };
+}
+
+async function entryFor(path: string, sig: GraphSignature): Promise<ModelManifest> {
+  const base = baseName(path);
   const sidecar = await readSidecar(path, base);
-  if (sidecar) return checked(path, sig, { ...sidecar, origin: "sidecar" });
+  if (sidecar) return { ...sidecar, origin: "sidecar" };
   const byName = BUILTIN_MANIFEST.find((m) => m.file === base);
-  if (byName) return checked(path, sig, { ...byName, origin: "manifest" });
+  if (byName) return { ...byName, origin: "manifest" };
   if (BUILTIN_MANIFEST.some((m) => m.sha256)) {
     const sha = await sha256File(path);
     const bySha = BUILTIN_MANIFEST.find((m) => m.sha256 === sha);
-    if (bySha) return checked(path, sig, { ...bySha, origin: "manifest" });
+    if (bySha) return { ...bySha, origin: "manifest" };
   }
   const inputs = graphInputs(sig);
   if (inputs.length === 0 || sig.outputs.length === 0) {

@@ -11,8 +11,8 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
-import { Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { Queue, QueueEvents, UnrecoverableError, Worker } from "../base/npm/bullmq.ts";
+import { Redis } from "../base/npm/ioredis.ts";
 import { OptionError, parsePipelineFlags, PIPELINE_FLAGS, PIPELINE_HELP } from "../design.ts";
 import { SerialQueue } from "../base/serial_queue.ts";
 import { IoPool } from "../io/io_pool.ts";

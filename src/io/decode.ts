@@ -1,14 +1,16 @@
 /**
- * Image decoding: PNG and JPEG (jpeg-js) into planar float RGB, with the format sniffed from
+ * Image decoding: PNG and JPEG (mozjpeg in WebAssembly, exactly PIL's pixels; jpeg-js for CMYK)
+ * into planar float RGB, with the format sniffed from
  * magic bytes and the header checked before anything large is allocated. Non-interlaced 8- and
  * 16-bit gray, gray+alpha, RGB and RGBA PNGs (nearly all photos and masks) are inflated by Deno's
  * native zlib and unfiltered here, about twice as fast as fast-png, which reads the rest.
  * @module
  */
 
-import { decode as decodePngLib } from "fast-png";
+import { decode as decodePngLib } from "../base/npm/fast_png.ts";
 import { crc32, inflateSync } from "node:zlib";
-import jpeg from "jpeg-js";
+import jpeg from "../base/npm/jpeg_js.ts";
+import { mozjpeg } from "../base/npm/jsquash_jpeg.ts";
 import type { RgbImage } from "./types.ts";
 import { concatBytes } from "../base/bytes.ts";
 
@@ -69,7 +71,7 @@ function fail(name: string, cause: string): never {
 
 /** First line of an error's message, so wrapped library errors stay one line. */
 function reason(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = e instanceof Error ? e.message : typeof e === "string" ? e : "decoder error";
   return msg.split("\n")[0] || "unknown error";
 }
 
@@ -171,7 +173,7 @@ interface Samples {
   width: number;
   height: number;
   channels: number;
-  data: Uint8Array | Uint16Array;
+  data: Uint8Array | Uint8ClampedArray | Uint16Array;
   /** Value that means full intensity (255, 65535, or 2^depth-1 for low-depth gray). */
   max: number;
 }
@@ -420,6 +422,21 @@ function decodeJpegRgb(bytes: Uint8Array, name: string): Samples {
       `unsupported JPEG (SOF${frame.sof - 0xc0} coding; baseline and progressive are read)`,
     );
   }
+  if (frame.components !== 4) {
+    // mozjpeg (@jsquash/jpeg): the same integer IDCT and fancy upsampling as PIL's libjpeg.
+    let img;
+    try {
+      img = mozjpeg.decode(bytes, false);
+    } catch (e) {
+      fail(name, `corrupt JPEG data (${reason(e)})`);
+    }
+    if (!img) fail(name, "corrupt JPEG data (the decoder rejected it)");
+    if (img.width !== frame.width || img.height !== frame.height) {
+      fail(name, "corrupt JPEG data (decoded size differs from the frame header)");
+    }
+    return { width: img.width, height: img.height, channels: 4, data: img.data, max: 255 };
+  }
+  // CMYK / YCCK (four components), which mozjpeg's RGBA output cannot convert: jpeg-js.
   let out;
   try {
     out = jpeg.decode(bytes, {

@@ -6,14 +6,18 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { readImage } from "./decode.ts";
-import { writeOutputs } from "./outputs.ts";
 import type { WriteJob } from "./io_pool.ts";
+
+// The codecs are imported dynamically, after the handler is in place: the JPEG decoder's module
+// instantiates its WebAssembly with a top-level await, and messages that arrive while a worker's
+// static imports are still evaluating find no handler and are lost.
+const codecs = Promise.all([import("./decode.ts"), import("./outputs.ts")]);
 
 self.onmessage = async (e: MessageEvent<{ id: number; decode?: string; write?: WriteJob }>) => {
   const { id, decode, write } = e.data;
   const t0 = performance.now();
   try {
+    const [{ readImage }, { writeOutputs }] = await codecs;
     if (decode !== undefined) {
       const image = await readImage(decode);
       const transfer = image.data.buffer instanceof ArrayBuffer ? [image.data.buffer] : [];

@@ -5,7 +5,7 @@
 import { splitPath } from "../base/paths.ts";
 import type { ScalarMap } from "../base/maps.ts";
 import type { RgbImage } from "./types.ts";
-import { encodePng } from "./encode.ts";
+import { encodePng, HEATMAP_PNG } from "./encode.ts";
 import { overlay } from "./colormap.ts";
 import { encodeNpy } from "./npy.ts";
 import { writeFileAtomic } from "../base/atomic.ts";
@@ -72,7 +72,14 @@ export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage
   const { width, height } = image;
   switch (kind) {
     case "heatmap":
-      return encodePng(width, height, rgbaToRgb(det.heatmap), 3);
+      return encodePng(
+        width,
+        height,
+        rgbaToRgb(det.heatmap),
+        3,
+        HEATMAP_PNG.level,
+        HEATMAP_PNG.filter,
+      );
     case "overlay": {
       const rgb = det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA));
       return encodePng(

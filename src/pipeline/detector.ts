@@ -8,6 +8,7 @@
 import {
   type BackendChoice,
   type Design,
+  type OptionNaming,
   type PipelineSettings,
   resolveSettings,
   runsOnGpu,
@@ -58,6 +59,9 @@ export interface DetectorOptions {
   size?: "original" | "auto" | number;
   /** ONNX backbone path; else `FCA_MODEL`, else `models/resnet50v2-stage2.onnx`. */
   model?: string;
+  /** Which output of the ONNX model (required when it has several outputs and no manifest
+   * entry); only that output is computed. */
+  output?: string;
   /** `auto` uses WebGPU on a hardware adapter and the CPU otherwise. */
   backend?: BackendChoice;
   /** CPU threads for the backbone and FCA (default: all cores, at most 8). */
@@ -102,10 +106,22 @@ export interface Detection {
 }
 
 /** Settings of a detector from library options (nested `params` flattened, then validated). */
-export function detectorSettings(opts: DetectorOptions): PipelineSettings {
+export function detectorSettings(
+  opts: DetectorOptions,
+  naming: OptionNaming = "option",
+): PipelineSettings {
   const { params, ...rest } = opts;
   const given: Partial<Record<SettingName, unknown>> = { ...rest, ...params };
-  return resolveSettings(given);
+  return resolveSettings(given, naming);
+}
+
+const warned = new Set<string>();
+
+/** Print `message` on stderr once per process. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.error(message);
 }
 
 /** Zero-shot texture anomaly localisation on one backend. */
@@ -113,8 +129,10 @@ export class Detector {
   private constructor(
     /** The backend in use. */
     readonly backend: "webgpu" | "cpu",
-    /** Human-readable adapter / runtime description (and why this backend was chosen). */
-    readonly adapter: string,
+    /** What computes: the backbone runtime and FCA threads on cpu, the adapter on webgpu. */
+    readonly engine: string,
+    /** Why this backend: `requested`, `hardware adapter X`, `software adapter X`, ... */
+    readonly backendReason: string,
     /** Every setting in use, defaults filled in. */
     readonly settings: PipelineSettings,
     /** The model manifest (with the file's sha256); absent for hand-crafted features. */
@@ -126,6 +144,11 @@ export class Detector {
      */
     readonly threads: number,
   ) {}
+
+  /** Engine and reason on one line (`engine; reason`), as earlier versions reported it. */
+  get adapter(): string {
+    return `${this.engine}; ${this.backendReason}`;
+  }
 
   /** The FCA parameters in use (`patch` may be `auto`: see {@link Detector.plan}). */
   get params(): Omit<FcaParams, "patch"> & { patch: number | "auto" } {
@@ -167,12 +190,19 @@ export class Detector {
 
   /**
    * Build a detector: validates the options, picks the backend, then looks up its feature
-   * source, map engine and tiler, compiling everything once.
+   * source, map engine and tiler, compiling everything once. Errors name library options
+   * (`params.patch`, `model`); the CLI passes `{ naming: "flag" }` for its flags.
    */
-  static async create(opts: DetectorOptions = {}): Promise<Detector> {
-    const settings = detectorSettings(opts);
+  static async create(
+    opts: DetectorOptions = {},
+    how: { naming?: OptionNaming } = {},
+  ): Promise<Detector> {
+    const naming = how.naming ?? "option";
+    const settings = detectorSettings(opts, naming);
     const design: Design = settings;
-    const model = isNeural(design) ? await loadModel(design, settings.model) : undefined;
+    const model = isNeural(design)
+      ? await loadModel(design, settings.model, settings.output, naming)
+      : undefined;
     // k-NN references and aota run on the CPU only (heavy by nature).
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
@@ -184,13 +214,20 @@ export class Detector {
     const make = choice.backend === "webgpu" && choice.gpu ? gpuForward : cpuForward;
     const forward = await make(settings, model, choice.gpu?.device);
     const reason = gpuCapable ? choice.reason : `--reference knn / --stats aota run on the CPU`;
-    const adapter = choice.gpu
-      ? (reason.includes(choice.gpu.description) ? reason : `${choice.gpu.description}; ${reason}`)
-      : `${forward.runtime}; ${reason}`;
     const threads = choice.gpu ? 1 : settings.threads ?? defaultThreads();
+    const engine = choice.gpu
+      ? `WebGPU on ${choice.gpu.description}`
+      : `${forward.runtime}; FCA on ${threads} CPU thread${threads === 1 ? "" : "s"}`;
+    if (choice.gpu?.isFallback && settings.backend === "webgpu") {
+      warnOnce(
+        `fca: warning: ${naming === "flag" ? "--backend webgpu" : 'backend: "webgpu"'} runs on ` +
+          `the software adapter ${choice.gpu.description}, typically 10x slower than the cpu backend`,
+      );
+    }
     return new Detector(
       choice.gpu ? "webgpu" : "cpu",
-      adapter,
+      engine,
+      reason,
       settings,
       model?.manifest,
       forward,

@@ -5,13 +5,19 @@
  * @module
  */
 import { baseName } from "../base/paths.ts";
-import type { Design, HandcraftedKind } from "../design.ts";
+import type { Design, HandcraftedKind, OptionNaming } from "../design.ts";
 import type { BackboneSpec, HostFeatureExtractor } from "../features/backbone.ts";
 import { createCpuBackbone } from "../features/backbone_cpu.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { handcraftedFeatures } from "../features/handcrafted.ts";
 import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
-import { resolveModelPath } from "../features/model_path.ts";
+import {
+  defaultModelLocations,
+  ensureModelPath,
+  resolveModelPathWith,
+} from "../features/model_path.ts";
+import { cutGraph } from "../features/onnx_cut.ts";
+import { decodeModel, encodeModel } from "../features/onnx_proto.ts";
 import { createBuffer } from "../gpu/buffers.ts";
 import type { RgbImage } from "../io/types.ts";
 import { hostFeatureExtractor } from "./tiling/gpu.ts";
@@ -31,12 +37,26 @@ export function isNeural(design: Pick<Design, "features">): boolean {
 }
 
 /** Read the model file of a neural design (`onnx`: `model`, else the default search; `vgg`). */
-export async function loadModel(design: Design, model?: string): Promise<LoadedModel> {
-  const path = design.features === "vgg" ? resolveVggPath(model) : resolveModelPath(model);
-  const manifest = await loadManifestFor(path);
+export async function loadModel(
+  design: Design,
+  model?: string,
+  output?: string,
+  naming: OptionNaming = "flag",
+): Promise<LoadedModel> {
+  const optionName = naming === "flag" ? "--model" : "model:";
+  const path = design.features === "vgg"
+    ? resolveVggPath(model, optionName)
+    : await ensureModelPath(model, { optionName });
+  const manifest = await loadManifestFor(path, { output });
+  let bytes: Uint8Array = await Deno.readFile(path);
+  // A model with several outputs: keep only the nodes the one in use needs (ORT computes every
+  // node of a graph whatever the fetches; a multi-scale ResNet ran 2x slower uncut).
+  if ((manifest.outputs?.length ?? 1) > 1) {
+    bytes = encodeModel(cutGraph(decodeModel(bytes), { outputs: [manifest.output] }));
+  }
   return {
     manifest,
-    bytes: await Deno.readFile(path),
+    bytes,
     name: baseName(path),
     spec: {
       input: manifest.input,
@@ -125,16 +145,26 @@ function handcraftedSource(kind: HandcraftedKind, seed: number): HostFeatureExtr
   };
 }
 
-/** `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `models/vgg19norm-conv1_2.onnx`. */
-function resolveVggPath(option?: string): string {
-  const path = option ?? Deno.env.get("FCA_VGG_MODEL") ??
-    new URL("../../models/vgg19norm-conv1_2.onnx", import.meta.url).pathname;
+/**
+ * `--features vgg`: `--model`, then `$FCA_VGG_MODEL`, then `vgg19norm-conv1_2.onnx` in the
+ * project's `models/`, then in `<shared>/models/` (the same search as the default backbone).
+ */
+export function resolveVggPath(option?: string, optionName = "--model"): string {
+  let env: string | undefined;
   try {
-    Deno.statSync(path);
+    env = Deno.env.get("FCA_VGG_MODEL") || undefined;
   } catch {
+    env = undefined;
+  }
+  const defaults = defaultModelLocations("vgg19norm-conv1_2.onnx");
+  try {
+    return resolveModelPathWith({ option, env, envName: "FCA_VGG_MODEL", defaults, optionName });
+  } catch (e) {
+    if (option || env) throw e;
     throw new Error(
-      `VGG model ${path} not found: pass --model PATH or set FCA_VGG_MODEL (e.g. ../shared/models/vgg19norm-conv1_2.onnx)`,
+      `VGG model not found (looked in ${
+        defaults.join(", ")
+      }): pass --model PATH or set FCA_VGG_MODEL`,
     );
   }
-  return path;
 }

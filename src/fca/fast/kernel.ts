@@ -4,7 +4,6 @@
  * thread over the same memory.
  * @module
  */
-import { decodeBase64 } from "./base64.ts";
 import { RANK_KERNEL_WASM } from "./rank_kernel_wasm.ts";
 
 /** Largest shared memory, in 64 KiB pages (2 GiB: a 256×256×512 map needs about 0.4 GiB). */
@@ -47,7 +46,7 @@ export interface Kernel {
 
 /** Compile the kernel module (synchronous: the module is about 5 KiB). */
 export function compileKernel(): WebAssembly.Module {
-  return new WebAssembly.Module(decodeBase64(RANK_KERNEL_WASM));
+  return new WebAssembly.Module(Uint8Array.fromBase64(RANK_KERNEL_WASM));
 }
 
 /** A growable shared memory of at least `bytes`. */
