@@ -79,6 +79,14 @@ export interface PipelineSettings extends Design {
   threads?: number;
   /** Tile side in image pixels; 0 = only when needed. */
   tile: number;
+  /**
+   * Reflect-pad the image by this many pixels (a multiple of the backbone's stride) before the
+   * backbone and crop the same border off the features: border cells see mirrored texture
+   * instead of the backbone's zero padding. 0 = off.
+   */
+  pad: number;
+  /** The image score ignores this many feature cells along every border (0 = the map's max). */
+  scoreBorder: number;
 }
 
 /** The name of a setting. */
@@ -122,7 +130,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "P",
     kind: { type: "choice", choices: PRESET_KINDS },
     default: "default",
-    help: "default (scale-aware, docs/ablation.md) | paper (the authors' method exactly)",
+    help: "default (fca's, docs/ablation.md) | paper (the authors' method exactly)",
     changesMap: true,
   },
   {
@@ -131,7 +139,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "T|auto",
     kind: { type: "int", min: 1, max: 255, odd: true, auto: true },
     default: 9,
-    defaultText: "auto; paper: 9",
+    defaultText: "5; paper: 9",
     help: "context patch side, odd; auto: from the feature map's shorter side",
     changesMap: true,
   },
@@ -259,6 +267,26 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     changesMap: true,
   },
   {
+    name: "pad",
+    flag: "pad",
+    arg: "N",
+    kind: { type: "int", min: 0, max: 256 },
+    default: 0,
+    defaultText: "16; paper: 0",
+    help: "reflect-pad N px before the backbone, crop them off the features (multiple of stride)",
+    changesMap: true,
+  },
+  {
+    name: "scoreBorder",
+    flag: "score-border",
+    arg: "N",
+    kind: { type: "int", min: 0, max: 1024 },
+    default: 0,
+    defaultText: "4; paper: 0",
+    help: "the image score ignores N feature cells along each border (0 = map's max)",
+    changesMap: true,
+  },
+  {
     name: "tile",
     flag: "tile",
     arg: "N",
@@ -279,7 +307,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
  */
 export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> =
   {
-    default: { size: "auto", patch: "auto" },
+    default: { size: "auto", patch: 5, pad: 16, scoreBorder: 4 },
     paper: {},
   };
 
@@ -288,7 +316,7 @@ export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, st
  * shorter side of its feature map has at least `minCells` cells, with the longer side capped at
  * `maxSide` pixels (cost). See docs/ablation.md for the measurements behind the numbers.
  */
-export const SCALE_RULE = { minCells: 64, maxSide: 1024 } as const;
+export const SCALE_RULE = { minCells: 50, maxSide: 1024 } as const;
 
 /** Largest `--size`. */
 export const MAX_SIZE = 16384;

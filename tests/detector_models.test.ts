@@ -138,7 +138,13 @@ Deno.test({
 
       const { image } = syntheticTexture(32, { seed: 3, defect: true });
       const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
-      const detector = await Detector.create({ model, backend: "cpu", output: "neg", params });
+      const detector = await Detector.create({
+        model,
+        backend: "cpu",
+        output: "neg",
+        params,
+        preset: "paper",
+      });
       try {
         const det = await detector.detect(image);
         const data = normalizeImage(image, IMAGENET_NORMALISATION).map((v) => -v);

@@ -171,6 +171,12 @@ export const KERNELS = {
     workgroupSize: [64, 1, 1],
     dispatch: (e: Pick<Extent, "height" | "width">): Dispatch => grid(e.height * e.width, 64),
   },
+  crop_features: {
+    bindings: ["dims", "src", "dst"],
+    workgroupSize: [64, 1, 1],
+    dispatch: (e: Pick<Extent, "channels" | "height" | "width">): Dispatch =>
+      grid(e.channels * e.height * e.width, 64),
+  },
   preprocess: {
     bindings: ["params", "rgb", "out"],
     workgroupSize: [16, 16, 1],

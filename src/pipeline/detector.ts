@@ -16,6 +16,7 @@ import {
   type SettingName,
 } from "../design.ts";
 import { patchForCells, workingSize } from "../fca/scale_rule.ts";
+import { interiorMax } from "../fca/image_score.ts";
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
 import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
@@ -36,6 +37,8 @@ import {
   isNeural,
   type LoadedModel,
   loadModel,
+  paddedDeviceSource,
+  paddedHostSource,
 } from "./feature_sources.ts";
 import {
   cpuStatsEngine,
@@ -76,6 +79,10 @@ export interface DetectorOptions {
   seed?: number;
   /** Tile side in image pixels; 0/absent = tile only when needed. */
   tile?: number;
+  /** Reflect-pad the image by N pixels before the backbone (default preset 16, paper 0). */
+  pad?: number;
+  /** The image score ignores N feature cells along each border (default preset 4, paper 0). */
+  scoreBorder?: number;
   /** k of the k-NN reference (default 10). */
   knnK?: number;
   /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
@@ -86,7 +93,10 @@ export interface DetectorOptions {
 export interface Detection {
   /** Anomaly map at the input image's size. */
   map: ScalarMap;
-  /** Image anomaly score: the maximum of the map. */
+  /**
+   * Image anomaly score: the maximum of the map, or (`--score-border B`) of the feature-resolution
+   * map without a band of B cells along its borders.
+   */
   score: number;
   /** Heatmap (RGBA8, inferno, scaled between the map's min and max) at the input size. */
   heatmap: Uint8Array;
@@ -248,12 +258,16 @@ export class Detector {
     const out = { height: image.height, width: image.width };
     const used = { width, height, patch: params.patch };
     const tile = this.forward.tiler?.tileFor(input) ?? 0;
+    let det: Detection;
     if (tile > 0) {
       const tiler = this.forward.tiler!;
       const featureMap = await tiler.featureMap(input, params, tile, timings);
-      return { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
-    }
-    return { ...await this.forward.whole(input, out, params, timings), used };
+      det = { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
+    } else det = { ...await this.forward.whole(input, out, params, timings), used };
+    // The image score leaves out the border band where the map is least reliable.
+    const band = this.settings.scoreBorder;
+    if (band > 0 && det.featureMap) det.score = interiorMax(det.featureMap, band);
+    return det;
   }
 
   /** Release sessions, workers and GPU resources. */
@@ -322,7 +336,11 @@ async function cpuForward(
   settings: PipelineSettings,
   model: LoadedModel | undefined,
 ): Promise<Forward> {
-  const source = await hostSource(settings, model, settings.threads);
+  const source = paddedHostSource(
+    await hostSource(settings, model, settings.threads),
+    model ? settings.pad : 0,
+    model?.manifest.stride ?? 1,
+  );
   const paperDefault = settings.stats === "fca" && settings.reference === "median";
   const engine = paperDefault
     ? fastFcaEngine(await CpuFca.create({ threads: settings.threads }))
@@ -361,7 +379,12 @@ async function gpuForward(
   model: LoadedModel | undefined,
   device?: GPUDevice,
 ): Promise<Forward> {
-  const source: DeviceSource = await deviceSource(device!, settings, model);
+  const source: DeviceSource = await paddedDeviceSource(
+    device!,
+    await deviceSource(device!, settings, model),
+    model ? settings.pad : 0,
+    model?.manifest.stride ?? 1,
+  );
   const fca = await GpuFca.create(device!);
   const neural = isNeural(settings);
   const channels = model?.manifest.channels ?? 512, stride = model?.manifest.stride ?? 8;
@@ -384,7 +407,9 @@ async function gpuForward(
         timings[neural ? "backbone" : "features"] = lap();
         checkFeatureSize(features.height, features.width, params.patch, input);
         // The uploaded input doubles as the overlay's image when it is at the output size.
-        const sameSize = neural && input.height === out.height && input.width === out.width;
+        // (Not when the backbone saw a padded image.)
+        const sameSize = neural && !(settings.pad > 0) && input.height === out.height &&
+          input.width === out.width;
         const result = await fca.run(
           { ...features, prescaled: !neural },
           params,

@@ -21,6 +21,9 @@ import { decodeModel, encodeModel } from "../features/onnx_proto.ts";
 import { createBuffer } from "../gpu/buffers.ts";
 import type { RgbImage } from "../io/types.ts";
 import { hostFeatureExtractor } from "./tiling/gpu.ts";
+import { cropFeatures } from "./tiling/fca.ts";
+import { reflectPadImage } from "../fca/pad_image.ts";
+import { GpuCrop } from "../gpu/crop.ts";
 
 /** A neural backbone read from disk: its manifest, bytes and the spec the runtimes need. */
 export interface LoadedModel {
@@ -75,6 +78,62 @@ export async function hostSource(
 ): Promise<HostFeatureExtractor> {
   if (!model) return handcraftedSource(design.features as HandcraftedKind, design.seed);
   return await createCpuBackbone(model.bytes, model.spec, { threads, modelName: model.name });
+}
+
+/**
+ * Feature cells `--pad` crops off each side: `pad / stride`. Throws one line unless the padding
+ * is a whole number of cells (then the cropped map has exactly the unpadded image's size).
+ */
+export function padCells(pad: number, stride: number): number {
+  if (pad % stride !== 0) {
+    throw new Error(`--pad must be a multiple of the backbone's stride ${stride}, got ${pad}`);
+  }
+  return pad / stride;
+}
+
+/**
+ * `source` on the image reflect-padded by `pad` pixels, with the padded border cropped off the
+ * features (see src/fca/pad_image.ts): a map of the usual size without zero-padding artefacts.
+ */
+export function paddedHostSource(
+  source: HostFeatureExtractor,
+  pad: number,
+  stride: number,
+): HostFeatureExtractor {
+  const c = padCells(pad, stride);
+  if (c === 0) return source;
+  return {
+    runtime: source.runtime,
+    async extract(image) {
+      const f = await source.extract(reflectPadImage(image, pad));
+      return cropFeatures(f, c, f.height - c, c, f.width - c);
+    },
+    dispose: () => source.dispose(),
+  };
+}
+
+/** `source` on reflect-padded images with the border cropped on the device (`--pad`). */
+export async function paddedDeviceSource(
+  device: GPUDevice,
+  source: DeviceSource,
+  pad: number,
+  stride: number,
+): Promise<DeviceSource> {
+  const c = padCells(pad, stride);
+  if (c === 0) return source;
+  const crop = await GpuCrop.create(device);
+  return {
+    runtime: source.runtime,
+    host: paddedHostSource(source.host, pad, stride),
+    async run(image) {
+      const padded = await source.run(reflectPadImage(image, pad));
+      return { ...padded, ...crop.crop(padded, c) };
+    },
+    async dispose() {
+      crop.dispose();
+      await source.dispose();
+    },
+  };
 }
 
 /**
