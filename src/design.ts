@@ -18,7 +18,7 @@
 /** Feature extractors F (paper Table 1): the ONNX model, VGG19's first block, or hand-crafted. */
 export const FEATURE_KINDS = ["onnx", "vgg", "colors", "random", "laws"] as const;
 /** Patch-statistics comparisons S (paper Sec. 3.2). */
-export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota"] as const;
+export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota", "qfca"] as const;
 /** Reference selections R (paper Sec. 3.3). */
 export const REFERENCE_KINDS = ["median", "random", "knn"] as const;
 /** Backends: `auto` picks WebGPU on a hardware adapter and the CPU otherwise. */
@@ -46,7 +46,14 @@ export interface Design {
   knnK?: number;
   /** Step between k-NN candidate windows (default 1). */
   knnStride?: number;
+  /** Quantization bins B of `qfca` (default {@link DEFAULT_QFCA_BINS}). */
+  bins?: number;
+  /** QFCA+: keep the first K principal components of the channels before scaling (0 = off). */
+  pca?: number;
 }
+
+/** Default bins of `--stats qfca` (docs/qfca.md: the measured speed/quality trade-off). */
+export const DEFAULT_QFCA_BINS = 16;
 
 /** Every pipeline setting, flat, after validation and defaults. */
 export interface PipelineSettings extends Design {
@@ -181,7 +188,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "S",
     kind: { type: "choice", choices: STATS_KINDS },
     default: "fca",
-    help: "fca | sww | hist | moments | aota",
+    help: "fca | sww | hist | moments | aota | qfca",
     changesMap: true,
   },
   {
@@ -220,6 +227,25 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     default: undefined,
     defaultText: "1",
     help: "step between k-NN candidate windows",
+    changesMap: true,
+  },
+  {
+    name: "bins",
+    flag: "bins",
+    arg: "B",
+    kind: { type: "int", min: 2, max: 256 },
+    default: undefined,
+    defaultText: String(DEFAULT_QFCA_BINS),
+    help: "quantization bins of --stats qfca (docs/qfca.md)",
+    changesMap: true,
+  },
+  {
+    name: "pca",
+    flag: "pca",
+    arg: "K",
+    kind: { type: "int", min: 1, max: 4096, zeroOk: true },
+    default: 0,
+    help: "QFCA+: per-image PCA of the channels to K before scaling, any --stats (0 = off)",
     changesMap: true,
   },
   {
@@ -374,6 +400,11 @@ export function parsePipelineFlags(values: Record<string, unknown>): PipelineSet
 export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
   checkOption(optionSpec("stats"), stats);
   checkOption(optionSpec("reference"), reference);
+  if (stats === "qfca" && reference !== "median") {
+    throw new OptionError(
+      `--stats qfca takes only --reference median (its quantized median reference), got '${reference}'`,
+    );
+  }
   const ok = stats === "fca" || stats === "sww" || reference === "median" ||
     (stats === "aota" && reference === "knn");
   if (!ok) {
@@ -384,7 +415,10 @@ export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
 }
 
 /** Why a design cannot be tiled, or undefined when it can (see the tiler). */
-export function untileableReason(design: Pick<Design, "stats" | "reference">): string | undefined {
+export function untileableReason(
+  design: Pick<Design, "stats" | "reference"> & { pca?: number },
+): string | undefined {
+  if (design.pca) return "--pca projects on the whole image's principal components and cannot be tiled";
   if (design.reference === "knn") {
     return "--reference knn compares every window with all others and cannot be tiled";
   }
@@ -394,9 +428,9 @@ export function untileableReason(design: Pick<Design, "stats" | "reference">): s
   return undefined;
 }
 
-/** True for the design points the WebGPU backend runs (everything but k-NN and aota). */
-export function runsOnGpu(design: Pick<Design, "stats" | "reference">): boolean {
-  return design.reference !== "knn" && design.stats !== "aota";
+/** True for the design points the WebGPU backend runs (everything but k-NN, aota and --pca). */
+export function runsOnGpu(design: Pick<Design, "stats" | "reference"> & { pca?: number }): boolean {
+  return design.reference !== "knn" && design.stats !== "aota" && !design.pca;
 }
 
 /**
