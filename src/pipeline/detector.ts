@@ -16,6 +16,8 @@ import {
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
 import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
+import { CpuQfca } from "../fca/fast/qfca.ts";
+import { pcaProject } from "../fca/pca.ts";
 import { checkFeatureSize } from "../fca/params.ts";
 import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
@@ -42,6 +44,7 @@ import {
   type HostMapEngine,
   tileStatistic,
 } from "./map_engines.ts";
+import { qfcaEngine } from "./qfca_engine.ts";
 import { CpuTiler } from "./tiling/tiler.ts";
 import { gpuTileFor } from "./tiling/gpu.ts";
 
@@ -73,6 +76,10 @@ export interface DetectorOptions {
   knnK?: number;
   /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
   knnStride?: number;
+  /** Bins of `stats: "qfca"` (default 16). */
+  bins?: number;
+  /** QFCA+: project the channels on their first K principal components before scaling (0 = off). */
+  pca?: number;
 }
 
 /** The result for one image. */
@@ -135,8 +142,8 @@ export class Detector {
 
   /** The design-space point (features, statistics, reference). */
   get design(): Design {
-    const { features, stats, reference, seed, knnK, knnStride } = this.settings;
-    return { features, stats, reference, seed, knnK, knnStride };
+    const { features, stats, reference, seed, knnK, knnStride, bins, pca } = this.settings;
+    return { features, stats, reference, seed, knnK, knnStride, bins, pca };
   }
 
   /** sha256 of the backbone file ("" for hand-crafted features). */
@@ -152,17 +159,19 @@ export class Detector {
     const settings = detectorSettings(opts);
     const design: Design = settings;
     const model = isNeural(design) ? await loadModel(design, settings.model) : undefined;
-    // k-NN references and aota run on the CPU only (heavy by nature).
+    // k-NN references, aota and --pca run on the CPU only.
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
       throw new Error(
-        `--backend webgpu does not run --reference knn or --stats aota; use --backend cpu`,
+        `--backend webgpu does not run --reference knn, --stats aota or --pca; use --backend cpu`,
       );
     }
     const choice = await chooseBackend(gpuCapable ? settings.backend : "cpu");
     const make = choice.backend === "webgpu" && choice.gpu ? gpuForward : cpuForward;
     const forward = await make(settings, model, choice.gpu?.device);
-    const reason = gpuCapable ? choice.reason : `--reference knn / --stats aota run on the CPU`;
+    const reason = gpuCapable
+      ? choice.reason
+      : `--reference knn / --stats aota / --pca run on the CPU`;
     const adapter = choice.gpu
       ? (reason.includes(choice.gpu.description) ? reason : `${choice.gpu.description}; ${reason}`)
       : `${forward.runtime}; ${reason}`;
@@ -267,6 +276,8 @@ async function cpuForward(
   const paperDefault = settings.stats === "fca" && settings.reference === "median";
   const engine = paperDefault
     ? fastFcaEngine(await CpuFca.create({ threads: settings.threads }))
+    : settings.stats === "qfca"
+    ? qfcaEngine(CpuQfca.create({ threads: settings.threads }), settings)
     : cpuStatsEngine(settings);
   const scale = isNeural(settings);
   return {
@@ -274,12 +285,16 @@ async function cpuForward(
     tiler: makeTiler(settings, model, source, engine),
     async whole(input, out, params, timings) {
       const lap = lapTimer();
-      const features = await source.extract(input);
+      let features = await source.extract(input);
       timings[scale ? "backbone" : "features"] = lap();
       checkFeatureSize(features.height, features.width, params.patch, input);
+      if (settings.pca) { // QFCA+ (docs/qfca.md): principal components before scaling
+        features = pcaProject(features, settings.pca);
+        timings.pca = lap();
+      }
       // Neural features are min-max scaled per channel (convention 1); the hand-crafted ones are
-      // used as they are, as in the authors' code.
-      if (scale) minMaxScale(features);
+      // used as they are, as in the authors' code (principal components are scaled too).
+      if (scale || settings.pca) minMaxScale(features);
       timings.scale = lap();
       const featureMap = await engine.featureMap(features, params);
       timings[engine.stage] = lap();

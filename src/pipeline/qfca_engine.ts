@@ -1,0 +1,23 @@
+/**
+ * The host map engine of `--stats qfca` (cpu backend, and the tiles of any backend): the fast CPU
+ * QFCA on worker threads, whole maps against their quantized median reference, tiles against the
+ * whole map's median reference (quantized; quantizing is monotonic, so it is the quantized median
+ * reference and tiled maps equal untiled ones).
+ * @module
+ */
+import { DEFAULT_QFCA_BINS, type Design } from "../design.ts";
+import type { CpuQfca } from "../fca/fast/qfca.ts";
+import { quantizeValue } from "../fca/qfca.ts";
+import type { HostMapEngine } from "./map_engines.ts";
+
+/** A {@link HostMapEngine} over `qfca` with the design's bins. */
+export function qfcaEngine(qfca: CpuQfca, design: Pick<Design, "bins">): HostMapEngine {
+  const bins = design.bins ?? DEFAULT_QFCA_BINS;
+  return {
+    stage: "qfca",
+    featureMap: (features, params) => qfca.qfcaMap(features, params, bins),
+    mapWithReference: (features, params, reference) =>
+      qfca.qfcaMap(features, params, bins, Uint8Array.from(reference, (v) => quantizeValue(v, bins))),
+    dispose: () => qfca.dispose(),
+  };
+}
