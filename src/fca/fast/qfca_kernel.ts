@@ -1,18 +1,18 @@
 /**
  * The fast QFCA kernel of one range of channels (plain TypeScript, run on the worker threads of
- * {@link CpuQfca} or on the calling thread). Per channel and bin b, with box counts, a table of
- * prefix errors and the separable σp weights, so that the cost per pixel is O(B·T) instead of the
- * specification's O(T²·(T² + B)):
+ * `CpuQfca` or on the calling thread). Per channel, in O(T + B) per window and O(m·T + T) per
+ * pixel instead of the specification's O(T²·(T² + B)):
  *
- * 1. `count_b(p)`: pixels of bin b in window p, a sliding T×T box count over the reflect-padded
- *    bin map; `H_b(p) = H_{b−1}(p) + count_b(p)` is the cumulative histogram.
- * 2. `E_b(p) = (Φ_b[H_b(p)] − Φ_b[H_{b−1}(p)]) / count_b(p)` with `Φ_b[n] = Σ_{k<n} |b − r_k|` (the
- *    two-pointer merge of `../qfca.ts` in O(1) per bin).
- * 3. `V_b = g ∗_y E_b` (windows in the image only), read at the pixels of bin b: `Σ_dx g·V_b`.
+ * 1. Window histograms slide along each row (T bins in, T out per step); the averaged errors of
+ *    the bins present, `E[p][b] = (Φ_b[H_b] − Φ_b[H_{b−1}]) / h_b` with `Φ_b[n] = Σ_{k<n} |b − r_k|`
+ *    (the two-pointer merge of `../qfca.ts` in O(1) per bin), go into a [window][bin] table.
+ *    Entries of absent bins are never read: a pixel of bin b only reads windows that hold it.
+ * 2. The σp weights are separable (`w = g⊗g`): pixel x of bin b needs the row sums
+ *    `R[y][x][b] = Σ_dx g(dx)·E[y][x+dx][b]` of the T rows above and below it; each is computed
+ *    once per channel (memoised with a channel stamp) and shared by the pixels of the same bin in
+ *    that column, so the cost per pixel is T plus T per distinct bin in its column segment.
  *
- * Everything is restricted to the bounding box of each bin's pixels (dilated by T/2 for the
- * windows): windows farther away hold none of them. Equals `qfcaMap` of `../qfca.ts` (before its
- * 1/(C·B) scale and σs blur) up to float rounding.
+ * Equals `qfcaMap` of `../qfca.ts` (before its 1/(C·B) scale and σs blur) up to float rounding.
  * @module
  */
 
@@ -46,46 +46,31 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
   const bin = new Uint8Array(n);
   const pad = new Uint8Array(PH * PW);
   const ref = new Int32Array(A);
-  const phi = new Float64Array(B * (A + 1));
-  const prev = new Uint16Array(n);
-  const E = new Float64Array(n);
-  const V = new Float64Array(n);
-  const colcnt = new Int32Array(PW);
-  const box = new Int32Array(4 * B);
+  const phi = new Float32Array(B * (A + 1));
+  const inv = new Float32Array(A + 1);
+  for (let k = 1; k <= A; k++) inv[k] = 1 / k;
+  const E = new Float32Array(n * B);
+  const R = new Float32Array(n * B);
+  const stamp = new Int32Array(n * B);
+  const hist = new Int32Array(B);
   const ty = Math.floor(H / T), tx = Math.floor(W / T), tiles = ty * tx;
   const sorted = new Uint8Array(t.reference ? 0 : tiles * A);
   const count = new Int32Array(B);
   const mid = (tiles - 1) >> 1;
-  const factor = B; // q(v) = clamp(floor(f32(v·B)))
   const padRow = new Int32Array(PH), padCol = new Int32Array(PW);
   for (let py = 0; py < PH; py++) padRow[py] = reflect(py - half, H);
   for (let px = 0; px < PW; px++) padCol[px] = reflect(px - half, W);
-
+  const gf = Float32Array.from(g);
   for (let c = t.c0; c < t.c1; c++) {
-    // Quantize, and each bin's bounding box.
-    box.fill(-1);
-    for (let b = 0; b < B; b++) {
-      box[4 * b] = H;
-      box[4 * b + 2] = W;
-    }
     const base = c * n;
-    for (let i = 0; i < H; i++) {
-      for (let j = 0; j < W; j++) {
-        let b = Math.floor(Math.fround(data[base + i * W + j] * factor));
-        b = b >= B ? B - 1 : b >= 0 ? b : 0;
-        bin[i * W + j] = b;
-        const o = 4 * b;
-        if (i < box[o]) box[o] = i;
-        if (i > box[o + 1]) box[o + 1] = i;
-        if (j < box[o + 2]) box[o + 2] = j;
-        if (j > box[o + 3]) box[o + 3] = j;
-      }
+    for (let k = 0; k < n; k++) {
+      const b = Math.floor(Math.fround(data[base + k] * B));
+      bin[k] = b >= B ? B - 1 : b >= 0 ? b : 0;
     }
     for (let py = 0; py < PH; py++) {
       const src = padRow[py] * W, dst = py * PW;
       for (let px = 0; px < PW; px++) pad[dst + px] = bin[src + padCol[px]];
     }
-    // Reference: given, or the lower median over tiles of each rank's bin (counting sorts).
     if (t.reference) {
       for (let k = 0; k < A; k++) ref[k] = t.reference[c * A + k];
     } else {
@@ -108,59 +93,56 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
     }
     for (let b = 0; b < B; b++) {
       const o = b * (A + 1);
+      let s = 0;
       phi[o] = 0;
-      for (let k = 0; k < A; k++) phi[o + k + 1] = phi[o + k] + Math.abs(b - ref[k]);
+      for (let k = 0; k < A; k++) phi[o + k + 1] = s += Math.abs(b - ref[k]);
     }
-    prev.fill(0);
-    for (let b = 0; b < B; b++) {
-      const ymin = box[4 * b], ymax = box[4 * b + 1], xmin = box[4 * b + 2], xmax = box[4 * b + 3];
-      if (ymax < 0) continue; // bin absent from this channel
-      const y0 = Math.max(0, ymin - half), y1 = Math.min(H - 1, ymax + half);
-      const x0 = Math.max(0, xmin - half), x1 = Math.min(W - 1, xmax + half);
-      const pe = x1 + T - 1; // last padded column of the windows
-      const po = b * (A + 1);
-      // 1–2: box counts, cumulative histogram and averaged errors of the windows [y0,y1]×[x0,x1].
-      for (let px = x0; px <= pe; px++) {
-        let s = 0;
-        for (let py = y0; py < y0 + T; py++) s += pad[py * PW + px] === b ? 1 : 0;
-        colcnt[px] = s;
+    // Per-window averaged errors E[p·B + b] (only bins present in the window are written/read).
+    for (let i = 0; i < H; i++) {
+      hist.fill(0);
+      for (let dy = 0; dy < T; dy++) {
+        const r = (i + dy) * PW;
+        for (let dx = 0; dx < T - 1; dx++) hist[pad[r + dx]]++;
       }
-      for (let i = y0; i <= y1; i++) {
-        if (i > y0) {
-          const add = (i + T - 1) * PW, sub = (i - 1) * PW;
-          for (let px = x0; px <= pe; px++) {
-            colcnt[px] += (pad[add + px] === b ? 1 : 0) - (pad[sub + px] === b ? 1 : 0);
-          }
+      for (let j = 0; j < W; j++) {
+        for (let dy = 0; dy < T; dy++) {
+          const r = (i + dy) * PW + j;
+          hist[pad[r + T - 1]]++;
+          if (j > 0) hist[pad[r - 1]]--;
         }
-        let s = 0;
-        for (let px = x0; px < x0 + T; px++) s += colcnt[px];
-        const row = i * W;
-        for (let j = x0; j <= x1; j++) {
-          if (j > x0) s += colcnt[j + T - 1] - colcnt[j - 1];
-          const k = row + j;
-          if (s > 0) {
-            const lo = prev[k], hi = lo + s;
-            E[k] = (phi[po + hi] - phi[po + lo]) / s;
-            prev[k] = hi;
-          } else E[k] = 0;
+        let cum = 0;
+        const o = (i * W + j) * B;
+        for (let b = 0; b < B; b++) {
+          const m = hist[b];
+          if (m === 0) continue;
+          const po = b * (A + 1) + cum;
+          E[o + b] = (phi[po + m] - phi[po]) * inv[m];
+          cum += m;
+          if (cum === A) break;
         }
       }
-      // 3: vertical σp pass at the rows holding bin b, horizontal pass at its pixels.
-      for (let i = ymin; i <= ymax; i++) {
-        const row = i * W;
-        for (let j = x0; j <= x1; j++) V[row + j] = 0;
-        const ya = Math.max(y0, i - half), yb = Math.min(y1, i + half);
+    }
+    // Each pixel reads the windows that hold it.
+    const cs = c + 1;
+    for (let i = 0; i < H; i++) {
+      const ya = Math.max(0, i - half), yb = Math.min(H - 1, i + half);
+      for (let j = 0; j < W; j++) {
+        const b = bin[i * W + j];
+        const xa = Math.max(0, j - half), xb = Math.min(W - 1, j + half);
+        let s = 0;
         for (let y = ya; y <= yb; y++) {
-          const gy = g[y - i + half], src = y * W;
-          for (let j = x0; j <= x1; j++) V[row + j] += gy * E[src + j];
+          const idx = (y * W + j) * B + b;
+          let r: number;
+          if (stamp[idx] === cs) r = R[idx];
+          else {
+            r = 0;
+            for (let x = xa; x <= xb; x++) r += gf[x - j + half] * E[(y * W + x) * B + b];
+            R[idx] = r;
+            stamp[idx] = cs;
+          }
+          s += gf[y - i + half] * r;
         }
-        for (let j = xmin; j <= xmax; j++) {
-          if (bin[row + j] !== b) continue;
-          const xa = Math.max(x0, j - half), xb = Math.min(x1, j + half);
-          let s = 0;
-          for (let x = xa; x <= xb; x++) s += g[x - j + half] * V[row + x];
-          acc[row + j] += s;
-        }
+        acc[i * W + j] += s;
       }
     }
   }
