@@ -418,7 +418,9 @@ export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
 export function untileableReason(
   design: Pick<Design, "stats" | "reference"> & { pca?: number },
 ): string | undefined {
-  if (design.pca) return "--pca projects on the whole image's principal components and cannot be tiled";
+  if (design.pca) {
+    return "--pca projects on the whole image's principal components and cannot be tiled";
+  }
   if (design.reference === "knn") {
     return "--reference knn compares every window with all others and cannot be tiled";
   }

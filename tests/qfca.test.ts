@@ -50,7 +50,12 @@ Deno.test("qfca: window errors by merge, analytic cases", () => {
 });
 
 Deno.test("qfca: a constant map has a zero map; one odd pixel scores highest", () => {
-  const f: FeatureMap = { channels: 2, height: 12, width: 12, data: new Float32Array(288).fill(0.3) };
+  const f: FeatureMap = {
+    channels: 2,
+    height: 12,
+    width: 12,
+    data: new Float32Array(288).fill(0.3),
+  };
   const p: FcaParams = { patch: 3, sigmaP: 1, sigmaS: 0 };
   assert.ok(qfcaMap(f, p, 8).data.every((v) => v === 0));
   f.data[5 * 12 + 6] = 0.95;
@@ -95,8 +100,16 @@ Deno.test("qfca: fast kernel equals the specification (1 and 2 threads, given re
     const ref = quantizedMedianReference(randomMap(6, 23, 19, 9), T, B);
     const spec2 = qfcaMap(f, { ...params, sigmaS: 0 }, B, ref);
     const acc = qfcaChannels({
-      data: f.data, channels: 6, height: 23, width: 19, patch: T, bins: B,
-      g: gaussian1d(T, 2.5), c0: 0, c1: 6, reference: ref,
+      data: f.data,
+      channels: 6,
+      height: 23,
+      width: 19,
+      patch: T,
+      bins: B,
+      g: gaussian1d(T, 2.5),
+      c0: 0,
+      c1: 6,
+      reference: ref,
     });
     const fast2 = Float32Array.from(acc, (v) => v / (6 * B));
     assert.ok(relativeMaxError(fast2, spec2.data) < 1e-5);

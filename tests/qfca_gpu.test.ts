@@ -43,5 +43,8 @@ gpuTest("gpu qfca: bad inputs are one-line errors", async () => {
   const q = await gpu();
   const f = features(1, 2, 8, 8);
   await assert.rejects(() => q.map(f, { patch: 3, sigmaP: 1, sigmaS: 0 }, 1), /--bins/);
-  await assert.rejects(() => q.map(f, { patch: 3, sigmaP: 1, sigmaS: 0 }, 8, new Uint8Array(5)), /reference/);
+  await assert.rejects(
+    () => q.map(f, { patch: 3, sigmaP: 1, sigmaS: 0 }, 8, new Uint8Array(5)),
+    /reference/,
+  );
 });

@@ -128,7 +128,10 @@ function orthonormalize(A: Float64Array, rows: number, cols: number): void {
 }
 
 /** Eigen-decomposition of a symmetric n×n matrix by cyclic Jacobi rotations. */
-export function jacobiEigen(S: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+export function jacobiEigen(
+  S: Float64Array,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } {
   const A = Float64Array.from(S);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;

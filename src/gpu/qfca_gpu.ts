@@ -84,7 +84,11 @@ export class GpuQfca {
       const reference = buf("qfca reference", C * area * 4);
       if (given) dev.queue.writeBuffer(reference, 0, Uint32Array.from(given));
       const weights = buf("qfca weights", area * 4);
-      dev.queue.writeBuffer(weights, 0, patchWeights(T, params.sigmaP) as Float32Array<ArrayBuffer>);
+      dev.queue.writeBuffer(
+        weights,
+        0,
+        patchWeights(T, params.sigmaP) as Float32Array<ArrayBuffer>,
+      );
       const chunk = Math.max(1, Math.min(C, Math.floor(QFCA_ERRORS_BYTES / (n * bins * 4))));
       const errors = buf("qfca errors", chunk * n * bins * 4);
       const map = buf("qfca map", n * 4);

@@ -25,6 +25,7 @@ import { resizeBilinear } from "../fca/upsample.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { type GpuDesign, GpuFca } from "../gpu/fca_gpu.ts";
 import { GpuStats } from "../gpu/stats_gpu.ts";
+import { GpuQfca } from "../gpu/qfca_gpu.ts";
 import { colorize, INFERNO_RGBA8 } from "../io/colormap.ts";
 import { OVERLAY_ALPHA } from "../io/outputs.ts";
 import { resizeImage } from "../io/resize.ts";
@@ -44,7 +45,7 @@ import {
   type HostMapEngine,
   tileStatistic,
 } from "./map_engines.ts";
-import { qfcaEngine } from "./qfca_engine.ts";
+import { qfcaEngine, qfcaGpuEngine } from "./qfca_engine.ts";
 import { CpuTiler } from "./tiling/tiler.ts";
 import { gpuTileFor } from "./tiling/gpu.ts";
 
@@ -279,10 +280,22 @@ async function cpuForward(
     : settings.stats === "qfca"
     ? qfcaEngine(CpuQfca.create({ threads: settings.threads }), settings)
     : cpuStatsEngine(settings);
+  return hostForward(settings, model, source, engine, () => source.dispose());
+}
+
+/** Features into host memory, then `engine` (the cpu backend; qfca on webgpu). */
+function hostForward(
+  settings: PipelineSettings,
+  model: LoadedModel | undefined,
+  source: HostFeatureExtractor,
+  engine: HostMapEngine,
+  release: () => Promise<void>,
+  tileFor?: (image: RgbImage) => number,
+): Forward {
   const scale = isNeural(settings);
   return {
     runtime: source.runtime,
-    tiler: makeTiler(settings, model, source, engine),
+    tiler: makeTiler(settings, model, source, engine, tileFor),
     async whole(input, out, params, timings) {
       const lap = lapTimer();
       let features = await source.extract(input);
@@ -302,7 +315,7 @@ async function cpuForward(
     },
     async dispose() {
       engine.dispose();
-      await source.dispose();
+      await release();
     },
   };
 }
@@ -318,6 +331,11 @@ async function gpuForward(
   device?: GPUDevice,
 ): Promise<Forward> {
   const source: DeviceSource = await deviceSource(device!, settings, model);
+  if (settings.stats === "qfca") {
+    // QFCA's kernels run on host-read features (docs/qfca.md): one upload, one readback.
+    const engine = qfcaGpuEngine(await GpuQfca.create(device!), settings);
+    return hostForward(settings, model, source.host, engine, () => source.dispose());
+  }
   const fca = await GpuFca.create(device!);
   const stats = await GpuStats.create(device!);
   const neural = isNeural(settings);

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_QFCA_BINS, type Design } from "../design.ts";
 import type { CpuQfca } from "../fca/fast/qfca.ts";
+import type { GpuQfca } from "../gpu/qfca_gpu.ts";
 import { quantizeValue } from "../fca/qfca.ts";
 import type { HostMapEngine } from "./map_engines.ts";
 
@@ -17,7 +18,24 @@ export function qfcaEngine(qfca: CpuQfca, design: Pick<Design, "bins">): HostMap
     stage: "qfca",
     featureMap: (features, params) => qfca.qfcaMap(features, params, bins),
     mapWithReference: (features, params, reference) =>
-      qfca.qfcaMap(features, params, bins, Uint8Array.from(reference, (v) => quantizeValue(v, bins))),
+      qfca.qfcaMap(
+        features,
+        params,
+        bins,
+        Uint8Array.from(reference, (v) => quantizeValue(v, bins)),
+      ),
+    dispose: () => qfca.dispose(),
+  };
+}
+
+/** The same engine on WebGPU (kernels/qfca_*.wgsl), the qfca engine of the webgpu backend. */
+export function qfcaGpuEngine(qfca: GpuQfca, design: Pick<Design, "bins">): HostMapEngine {
+  const bins = design.bins ?? DEFAULT_QFCA_BINS;
+  return {
+    stage: "qfca",
+    featureMap: (features, params) => qfca.map(features, params, bins),
+    mapWithReference: (features, params, reference) =>
+      qfca.map(features, params, bins, Uint8Array.from(reference, (v) => quantizeValue(v, bins))),
     dispose: () => qfca.dispose(),
   };
 }

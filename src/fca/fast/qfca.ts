@@ -53,7 +53,9 @@ export class CpuQfca {
     const { channels: C, height: H, width: W } = features;
     const T = params.patch, A = T * T;
     if (!(C >= 1 && features.data.length === C * H * W)) {
-      throw new Error(`qfca: feature data has ${features.data.length} values, expected ${C}x${H}x${W}`);
+      throw new Error(
+        `qfca: feature data has ${features.data.length} values, expected ${C}x${H}x${W}`,
+      );
     }
     if (H <= T >> 1 || W <= T >> 1) {
       throw new Error(`qfca: feature map ${H}x${W} is too small for a ${T}x${T} patch`);
@@ -66,8 +68,18 @@ export class CpuQfca {
     return await this.#queue.run(async () => {
       const g = gaussian1d(T, params.sigmaP);
       const task = (data: Float32Array, ref: Uint8Array | undefined, c0: number, c1: number) =>
-        ({ data, channels: C, height: H, width: W, patch: T, bins, g, c0, c1, reference: ref }) as
-          QfcaTask;
+        ({
+          data,
+          channels: C,
+          height: H,
+          width: W,
+          patch: T,
+          bins,
+          g,
+          c0,
+          c1,
+          reference: ref,
+        }) as QfcaTask;
       let acc: Float64Array;
       if (this.#workers.length === 0) {
         acc = qfcaChannels(task(features.data, reference, 0, C));

@@ -56,9 +56,9 @@ export type DesignOptions =
   & Pick<Design, "stats" | "reference" | "seed" | "knnK" | "knnStride">
   & Partial<Pick<Design, "bins">>
   & {
-  /** T (all methods), σp (FCA's weights, SWW's σ), σs (FCA only). */
-  params: FcaParams;
-};
+    /** T (all methods), σp (FCA's weights, SWW's σ), σs (FCA only). */
+    params: FcaParams;
+  };
 
 /**
  * Anomaly map at feature resolution from min-max-scaled features. For stats "fca" + reference
