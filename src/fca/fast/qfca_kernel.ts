@@ -3,12 +3,13 @@
  * `CpuQfca` or on the calling thread). Per channel, in O(T + B) per window and O(m·T + T) per
  * pixel instead of the specification's O(T²·(T² + B)):
  *
- * 1. Window histograms slide along each row (T bins in, T out per step); the averaged errors of
- *    the bins present, `E[p][b] = (Φ_b[H_b] − Φ_b[H_{b−1}]) / h_b` with `Φ_b[n] = Σ_{k<n} |b − r_k|`
- *    (the two-pointer merge of `../qfca.ts` in O(1) per bin), go into a [window][bin] table.
+ * 1. Window histograms slide along each row (T bins in, T out per step) with a bit mask of the
+ *    bins present; their averaged errors `E[b][p] = (Φ_b[H_b] − Φ_b[H_{b−1}]) / h_b` with
+ *    `Φ_b[n] = Σ_{k<n} |b − r_k|` (the two-pointer merge of `../qfca.ts` in O(1) per bin) go into
+ *    a [bin][window] table.
  *    Entries of absent bins are never read: a pixel of bin b only reads windows that hold it.
  * 2. The σp weights are separable (`w = g⊗g`): pixel x of bin b needs the row sums
- *    `R[y][x][b] = Σ_dx g(dx)·E[y][x+dx][b]` of the T rows above and below it; each is computed
+ *    `R[b][y][x] = Σ_dx g(dx)·E[b][y][x+dx]` of the T rows above and below it; each is computed
  *    once per channel (memoised with a channel stamp) and shared by the pixels of the same bin in
  *    that column, so the cost per pixel is T plus T per distinct bin in its column segment.
  *
@@ -53,6 +54,7 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
   const R = new Float32Array(n * B);
   const stamp = new Int32Array(n * B);
   const hist = new Int32Array(B);
+  const words = Math.ceil(B / 32), mask = new Int32Array(words);
   const ty = Math.floor(H / T), tx = Math.floor(W / T), tiles = ty * tx;
   const sorted = new Uint8Array(t.reference ? 0 : tiles * A);
   const count = new Int32Array(B);
@@ -97,28 +99,40 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
       phi[o] = 0;
       for (let k = 0; k < A; k++) phi[o + k + 1] = s += Math.abs(b - ref[k]);
     }
-    // Per-window averaged errors E[p·B + b] (only bins present in the window are written/read).
+    // Per-window averaged errors E[b·n + p], for the bins present in window p only (a bit mask of
+    // them slides with the histogram); entries of absent bins are never read.
     for (let i = 0; i < H; i++) {
       hist.fill(0);
+      mask.fill(0);
       for (let dy = 0; dy < T; dy++) {
         const r = (i + dy) * PW;
-        for (let dx = 0; dx < T - 1; dx++) hist[pad[r + dx]]++;
+        for (let dx = 0; dx < T - 1; dx++) {
+          const v = pad[r + dx];
+          if (hist[v]++ === 0) mask[v >> 5] |= 1 << (v & 31);
+        }
       }
       for (let j = 0; j < W; j++) {
         for (let dy = 0; dy < T; dy++) {
           const r = (i + dy) * PW + j;
-          hist[pad[r + T - 1]]++;
-          if (j > 0) hist[pad[r - 1]]--;
+          const v = pad[r + T - 1];
+          if (hist[v]++ === 0) mask[v >> 5] |= 1 << (v & 31);
+          if (j > 0) {
+            const u = pad[r - 1];
+            if (--hist[u] === 0) mask[u >> 5] &= ~(1 << (u & 31));
+          }
         }
         let cum = 0;
-        const o = (i * W + j) * B;
-        for (let b = 0; b < B; b++) {
-          const m = hist[b];
-          if (m === 0) continue;
-          const po = b * (A + 1) + cum;
-          E[o + b] = (phi[po + m] - phi[po]) * inv[m];
-          cum += m;
-          if (cum === A) break;
+        const p = i * W + j;
+        for (let w = 0; w < words; w++) {
+          let m = mask[w];
+          while (m !== 0) {
+            const low = m & -m;
+            m ^= low;
+            const b = (w << 5) + 31 - Math.clz32(low);
+            const h = hist[b], po = b * (A + 1) + cum;
+            E[b * n + p] = (phi[po + h] - phi[po]) * inv[h];
+            cum += h;
+          }
         }
       }
     }
@@ -131,12 +145,13 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
         const xa = Math.max(0, j - half), xb = Math.min(W - 1, j + half);
         let s = 0;
         for (let y = ya; y <= yb; y++) {
-          const idx = (y * W + j) * B + b;
+          const idx = b * n + y * W + j;
           let r: number;
           if (stamp[idx] === cs) r = R[idx];
           else {
             r = 0;
-            for (let x = xa; x <= xb; x++) r += gf[x - j + half] * E[(y * W + x) * B + b];
+            const e0 = b * n + y * W;
+            for (let x = xa; x <= xb; x++) r += gf[x - j + half] * E[e0 + x];
             R[idx] = r;
             stamp[idx] = cs;
           }
