@@ -263,6 +263,12 @@ function makeTiler(
     scale: isNeural(settings),
   });
   if (tileFor) tiler.tileFor = tileFor;
+  const finish = engine.finishTiled;
+  if (finish) {
+    const stitched = tiler.featureMap.bind(tiler);
+    tiler.featureMap = async (image, params, tile, timings) =>
+      finish(await stitched(image, params, tile, timings), params);
+  }
   // Hand-crafted features are full-resolution and few-channelled: tiled only when asked.
   if (!isNeural(settings)) tiler.tileFor = () => settings.tile;
   return tiler;

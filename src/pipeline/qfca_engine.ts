@@ -8,7 +8,8 @@
 import { DEFAULT_QFCA_BINS, type Design } from "../design.ts";
 import type { CpuQfca } from "../fca/fast/qfca.ts";
 import type { GpuQfca } from "../gpu/qfca_gpu.ts";
-import { quantizeValue } from "../fca/qfca.ts";
+import { blurMap, quantizeValue } from "../fca/qfca.ts";
+import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import type { HostMapEngine } from "./map_engines.ts";
 
 /** A {@link HostMapEngine} over `qfca` with the design's bins. */
@@ -17,13 +18,16 @@ export function qfcaEngine(qfca: CpuQfca, design: Pick<Design, "bins">): HostMap
   return {
     stage: "qfca",
     featureMap: (features, params) => qfca.qfcaMap(features, params, bins),
+    // Tiles leave out the σs blur of the map, which reads across their seams: it is applied once
+    // to the stitched map (finishTiled).
     mapWithReference: (features, params, reference) =>
       qfca.qfcaMap(
         features,
-        params,
+        { ...params, sigmaS: 0 },
         bins,
         Uint8Array.from(reference, (v) => quantizeValue(v, bins)),
       ),
+    finishTiled,
     dispose: () => qfca.dispose(),
   };
 }
@@ -35,7 +39,18 @@ export function qfcaGpuEngine(qfca: GpuQfca, design: Pick<Design, "bins">): Host
     stage: "qfca",
     featureMap: (features, params) => qfca.map(features, params, bins),
     mapWithReference: (features, params, reference) =>
-      qfca.map(features, params, bins, Uint8Array.from(reference, (v) => quantizeValue(v, bins))),
+      qfca.map(
+        features,
+        { ...params, sigmaS: 0 },
+        bins,
+        Uint8Array.from(reference, (v) => quantizeValue(v, bins)),
+      ),
+    finishTiled,
     dispose: () => qfca.dispose(),
   };
+}
+
+/** The σs blur of the stitched map (the step qfca's tiles leave out). */
+function finishTiled(map: ScalarMap, params: FcaParams): ScalarMap {
+  return params.sigmaS > 0 ? blurMap(map, params.sigmaS) : map;
 }
