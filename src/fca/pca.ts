@@ -4,7 +4,7 @@
  * decorrelated channels ordered by variance instead of C correlated ones.
  *
  * The components come from randomized subspace iteration (Halko, Martinsson & Tropp 2011) on at
- * most {@link PCA_SAMPLES} pixels of a regular grid: K + 8 seeded Gaussian directions, three
+ * most {@link PCA_SAMPLES} pixels of a regular grid: K + 8 seeded Gaussian directions, two
  * power iterations, then Rayleigh–Ritz (Jacobi on the small projected covariance). Deterministic;
  * a component's sign is arbitrary, which no statistic here depends on (min-max scaling of −x is
  * 1 − scaled x and every comparison is symmetric in it).
@@ -14,7 +14,7 @@ import { mulberry32 } from "../base/rng.ts";
 import type { FeatureMap } from "./types.ts";
 
 /** Most pixels the covariance is estimated from. */
-export const PCA_SAMPLES = 4096;
+export const PCA_SAMPLES = 1024;
 
 /** The first `k` principal components of `features`' channels, as a new `[k, H, W]` map. */
 export function pcaProject(features: FeatureMap, k: number): FeatureMap {
@@ -72,7 +72,7 @@ export function pcaProject(features: FeatureMap, k: number): FeatureMap {
     }
     return Z;
   };
-  for (let it = 0; it < 3; it++) {
+  for (let it = 0; it < 2; it++) {
     Q = covTimes(Q);
     orthonormalize(Q, C, L);
   }

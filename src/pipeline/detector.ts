@@ -164,7 +164,9 @@ export class Detector {
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
       throw new Error(
-        `--backend webgpu does not run --reference knn, --stats aota or --pca; use --backend cpu`,
+        settings.pca
+          ? `--backend webgpu does not run --pca (QFCA+ is CPU-only); use --backend cpu`
+          : `--backend webgpu does not run --reference knn or --stats aota; use --backend cpu`,
       );
     }
     const choice = await chooseBackend(gpuCapable ? settings.backend : "cpu");
