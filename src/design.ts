@@ -53,7 +53,7 @@ export interface Design {
 }
 
 /** Default bins of `--stats qfca` (docs/qfca.md: the measured speed/quality trade-off). */
-export const DEFAULT_QFCA_BINS = 16;
+export const DEFAULT_QFCA_BINS = 8;
 
 /** Every pipeline setting, flat, after validation and defaults. */
 export interface PipelineSettings extends Design {

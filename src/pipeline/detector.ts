@@ -77,7 +77,7 @@ export interface DetectorOptions {
   knnK?: number;
   /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
   knnStride?: number;
-  /** Bins of `stats: "qfca"` (default 16). */
+  /** Bins of `stats: "qfca"` (default 8). */
   bins?: number;
   /** QFCA+: project the channels on their first K principal components before scaling (0 = off). */
   pca?: number;
