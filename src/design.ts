@@ -442,7 +442,14 @@ export function runsOnGpu(design: Pick<Design, "stats" | "reference"> & { pca?: 
 export function mapKeySettings(settings: PipelineSettings): Record<string, unknown> {
   const key: Record<string, unknown> = {};
   for (const spec of PIPELINE_OPTIONS) {
-    if (spec.changesMap && spec.name !== "model") key[spec.name] = settings[spec.name] ?? null;
+    if (!spec.changesMap || spec.name === "model") continue;
+    // QFCA's options (issue 12) enter the key only where they act, so that maps saved before
+    // they existed keep their key: bins with --stats qfca (default filled in), pca when on.
+    if (spec.name === "bins" && settings.stats !== "qfca") continue;
+    if (spec.name === "pca" && !settings.pca) continue;
+    key[spec.name] = spec.name === "bins"
+      ? settings.bins ?? DEFAULT_QFCA_BINS
+      : settings[spec.name] ?? null;
   }
   return key;
 }

@@ -3,7 +3,7 @@
  * untiled ones, the readable statistics entry point equals the engine, bad designs are one line.
  */
 import assert from "node:assert/strict";
-import { checkDesign, type Design, resolveSettings } from "../src/design.ts";
+import { checkDesign, type Design, mapKeySettings, resolveSettings } from "../src/design.ts";
 import { anomalyMapCpu } from "../src/fca/stats/mod.ts";
 import { minMaxScale } from "../src/fca/scale.ts";
 import { CpuQfca } from "../src/fca/fast/qfca.ts";
@@ -52,6 +52,21 @@ Deno.test("qfca design: options from the table, one-line errors", async () => {
   assert.equal(s.bins, 32);
   assert.equal(s.pca, 8);
   assert.equal(resolveSettings({}).bins, undefined);
+  // The eval's resume key: unchanged for maps saved before qfca existed, bins only with qfca.
+  assert.deepEqual(Object.keys(mapKeySettings(resolveSettings({}))), [
+    "patch",
+    "sigmaP",
+    "sigmaS",
+    "size",
+    "features",
+    "stats",
+    "reference",
+    "seed",
+    "knnK",
+    "knnStride",
+  ]);
+  assert.equal(mapKeySettings(resolveSettings({ stats: "qfca" })).bins, 8);
+  assert.equal(mapKeySettings(resolveSettings({ pca: 16 })).pca, 16);
   assert.throws(() => resolveSettings({ bins: 1 }), /--bins must be an integer in \[2, 256\]/);
   assert.throws(() => resolveSettings({ pca: -1 }), /--pca must be 0/);
   assert.throws(() => checkDesign("qfca", "random"), /--stats qfca takes only --reference median/);
