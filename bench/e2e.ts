@@ -41,9 +41,11 @@ console.log(
   `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`,
 );
 const statsList = values.stats!.split(",") as ("fca" | "qfca")[];
-for (const [backend, stats] of values.backends!.split(",").flatMap((b) =>
-  statsList.map((s) => [b as "cpu" | "webgpu", s] as const)
-)) {
+for (
+  const [backend, stats] of values.backends!.split(",").flatMap((b) =>
+    statsList.map((s) => [b as "cpu" | "webgpu", s] as const)
+  )
+) {
   let detector: Detector;
   try {
     detector = await Detector.create({

@@ -41,7 +41,11 @@ if (adapter) {
     side,
     f: { channels, height: side, width: side, data: syntheticFeatures(channels * side * side) },
   }));
-  console.log(`qfca on ${adapter.info.description || adapter.info.vendor}, ${channels} channels, T=${params.patch}, median of ${runs} (wall ms incl. upload/readback)`);
+  console.log(
+    `qfca on ${
+      adapter.info.description || adapter.info.vendor
+    }, ${channels} channels, T=${params.patch}, median of ${runs} (wall ms incl. upload/readback)`,
+  );
   console.log("| features | B | ms |");
   console.log("|---|---:|---:|");
   for (const { side, f } of maps) {

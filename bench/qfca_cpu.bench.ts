@@ -108,9 +108,11 @@ if (Deno.args.includes("--table")) {
     for (const [i, B] of binList.entries()) {
       const m = median(q[i].map((x) => x[0])), mc = median(q[i].map((x) => x[1]));
       console.log(
-        `| ${f.channels}×${side}×${side} | ${T} | ${e.toFixed(0)} ms | ${B} | ${m.toFixed(0)} ms | ${
-          (m / e).toFixed(3)
-        } | ${ec.toFixed(0)} ms | ${mc.toFixed(0)} ms | ${(mc / ec).toFixed(3)} |`,
+        `| ${f.channels}×${side}×${side} | ${T} | ${e.toFixed(0)} ms | ${B} | ${
+          m.toFixed(0)
+        } ms | ${(m / e).toFixed(3)} | ${ec.toFixed(0)} ms | ${mc.toFixed(0)} ms | ${
+          (mc / ec).toFixed(3)
+        } |`,
       );
     }
   }

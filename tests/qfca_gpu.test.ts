@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { gpuTest, SHARED_GPU } from "./_gpu.ts";
 import { GpuQfca } from "../src/gpu/qfca_gpu.ts";
 import { qfcaMap, quantizedMedianReference } from "../src/fca/qfca.ts";
+import { CpuQfca } from "../src/fca/fast/qfca.ts";
 import type { FeatureMap } from "../src/fca/types.ts";
 import { relativeMaxError, rng } from "./_shared.ts";
 
@@ -36,6 +37,23 @@ gpuTest("gpu qfca equals the CPU specification (median and given references)", a
     const p0 = { ...params, sigmaS: 0 };
     const err2 = relativeMaxError((await q.map(f, p0, B, ref)).data, qfcaMap(f, p0, B, ref).data);
     assert.ok(err2 <= 1e-5, `given reference, B=${B} T=${T}: ${err2}`);
+  }
+});
+
+gpuTest("gpu qfca equals the fast CPU path (parity between backends)", async () => {
+  const q = await gpu();
+  const cpu = CpuQfca.create({ threads: 2 });
+  try {
+    for (const [B, T] of [[8, 5], [32, 7]]) {
+      const f = features(7 * B, 3, 17, 15);
+      const params = { patch: T, sigmaP: 2, sigmaS: 1 };
+      const a = await q.map(f, params, B), b = await cpu.qfcaMap(f, params, B);
+      const err = relativeMaxError(a.data, b.data);
+      console.log(`gpu vs cpu qfca B=${B} T=${T}: ${err.toExponential(2)} of range`);
+      assert.ok(err <= 1e-5, `B=${B} T=${T}: ${err}`);
+    }
+  } finally {
+    cpu.dispose();
   }
 });
 
