@@ -3,8 +3,8 @@
  * `CpuQfca` or on the calling thread). Per channel, in O(T + B) per window and O(m·T + T) per
  * pixel instead of the specification's O(T²·(T² + B)):
  *
- * 1. Window histograms slide along each row (T bins in, T out per step) with a bit mask of the
- *    bins present; their averaged errors `E[b][p] = (Φ_b[H_b] − Φ_b[H_{b−1}]) / h_b` with
+ * 1. Window histograms slide along each row (column histograms: B counts in, B out per step);
+ *    their averaged errors `E[b][p] = (Φ_b[H_b] − Φ_b[H_{b−1}]) / h_b` with
  *    `Φ_b[n] = Σ_{k<n} |b − r_k|` (the two-pointer merge of `../qfca.ts` in O(1) per bin) go into
  *    a [bin][window] table.
  *    Entries of absent bins are never read: a pixel of bin b only reads windows that hold it.
@@ -54,7 +54,7 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
   const R = new Float32Array(n * B);
   const stamp = new Int32Array(n * B);
   const hist = new Int32Array(B);
-  const words = Math.ceil(B / 32), mask = new Int32Array(words);
+  const colHist = new Int32Array((W + 2 * (T >> 1)) * B);
   const ty = Math.floor(H / T), tx = Math.floor(W / T), tiles = ty * tx;
   const sorted = new Uint8Array(t.reference ? 0 : tiles * A);
   const count = new Int32Array(B);
@@ -99,40 +99,41 @@ export function qfcaChannels(t: QfcaTask): Float64Array {
       phi[o] = 0;
       for (let k = 0; k < A; k++) phi[o + k + 1] = s += Math.abs(b - ref[k]);
     }
-    // Per-window averaged errors E[b·n + p], for the bins present in window p only (a bit mask of
-    // them slides with the histogram); entries of absent bins are never read.
+    // Per-window averaged errors E[b·n + p] from column histograms (counts of each bin in the
+    // T padded rows of the current window row, per padded column): a window's histogram moves
+    // right by adding one column's B counts and removing another's.
+    colHist.fill(0);
+    for (let py = 0; py < T; py++) {
+      const r = py * PW;
+      for (let px = 0; px < PW; px++) colHist[px * B + pad[r + px]]++;
+    }
     for (let i = 0; i < H; i++) {
-      hist.fill(0);
-      mask.fill(0);
-      for (let dy = 0; dy < T; dy++) {
-        const r = (i + dy) * PW;
-        for (let dx = 0; dx < T - 1; dx++) {
-          const v = pad[r + dx];
-          if (hist[v]++ === 0) mask[v >> 5] |= 1 << (v & 31);
+      if (i > 0) {
+        const add = (i + T - 1) * PW, sub = (i - 1) * PW;
+        for (let px = 0; px < PW; px++) {
+          colHist[px * B + pad[add + px]]++;
+          colHist[px * B + pad[sub + px]]--;
         }
       }
+      hist.fill(0);
+      for (let px = 0; px < T; px++) {
+        const o = px * B;
+        for (let b = 0; b < B; b++) hist[b] += colHist[o + b];
+      }
       for (let j = 0; j < W; j++) {
-        for (let dy = 0; dy < T; dy++) {
-          const r = (i + dy) * PW + j;
-          const v = pad[r + T - 1];
-          if (hist[v]++ === 0) mask[v >> 5] |= 1 << (v & 31);
-          if (j > 0) {
-            const u = pad[r - 1];
-            if (--hist[u] === 0) mask[u >> 5] &= ~(1 << (u & 31));
-          }
+        if (j > 0) {
+          const ao = (j + T - 1) * B, so = (j - 1) * B;
+          for (let b = 0; b < B; b++) hist[b] += colHist[ao + b] - colHist[so + b];
         }
         let cum = 0;
         const p = i * W + j;
-        for (let w = 0; w < words; w++) {
-          let m = mask[w];
-          while (m !== 0) {
-            const low = m & -m;
-            m ^= low;
-            const b = (w << 5) + 31 - Math.clz32(low);
-            const h = hist[b], po = b * (A + 1) + cum;
-            E[b * n + p] = (phi[po + h] - phi[po]) * inv[h];
-            cum += h;
-          }
+        for (let b = 0; b < B; b++) {
+          const h = hist[b];
+          if (h === 0) continue;
+          const po = b * (A + 1) + cum;
+          E[b * n + p] = (phi[po + h] - phi[po]) * inv[h];
+          cum += h;
+          if (cum === A) break;
         }
       }
     }
