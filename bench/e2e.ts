@@ -2,7 +2,8 @@
  * End-to-end benchmark: per-stage and total milliseconds (warm, median of --runs) for each
  * backend at several sizes, on a given image (resized) or a generated texture; prints the machine
  * and the adapter. `deno task e2e [--image PATH] [--sizes 256,512,1024] [--backends cpu,webgpu]
- * [--runs 3] [--cold] [--io-workers N]`. Outputs are written as the CLI writes a batch: on I/O
+ * [--runs 3] [--cold] [--io-workers N] [--stats fca,qfca] [--bins B] [--pca K]`; each statistic of `--stats` gets
+ * its own table (qfca: a `qfca ms` stage column where fca has `fca ms`). Outputs are written as the CLI writes a batch: on I/O
  * workers when the detector leaves cores free (`--io-workers N` forces N; 0: the main thread).
  * @module
  */
@@ -26,6 +27,9 @@ const { values } = parseArgs({
     model: { type: "string" },
     cold: { type: "boolean", default: false },
     "io-workers": { type: "string" },
+    stats: { type: "string", default: "fca" },
+    bins: { type: "string" },
+    pca: { type: "string" },
   },
 });
 const sizes = values.sizes!.split(",").map(Number);
@@ -36,10 +40,21 @@ const tmp = await Deno.makeTempDir({ prefix: "fca-e2e-" });
 console.log(
   `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`,
 );
-for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
+const statsList = values.stats!.split(",") as ("fca" | "qfca")[];
+for (
+  const [backend, stats] of values.backends!.split(",").flatMap((b) =>
+    statsList.map((s) => [b as "cpu" | "webgpu", s] as const)
+  )
+) {
   let detector: Detector;
   try {
-    detector = await Detector.create({ backend, model: values.model });
+    detector = await Detector.create({
+      backend,
+      model: values.model,
+      stats,
+      ...(values.bins ? { bins: Number(values.bins) } : {}),
+      ...(values.pca ? { pca: Number(values.pca) } : {}),
+    });
   } catch (err) {
     console.log(`\n${backend}: unavailable (${(err as Error).message})`);
     continue;
@@ -50,7 +65,9 @@ for (const backend of values.backends!.split(",") as ("cpu" | "webgpu")[]) {
       ? Number(values["io-workers"])
       : defaultIoWorkers(detector.threads),
   );
-  console.log(`\nbackend ${backend}: ${detector.adapter}; ${pool.size} io workers`);
+  console.log(
+    `\nbackend ${backend}, --stats ${stats}: ${detector.adapter}; ${pool.size} io workers`,
+  );
   const rows: string[][] = [];
   let stages: string[] = [];
   for (const size of sizes) {

@@ -18,7 +18,7 @@
 /** Feature extractors F (paper Table 1): the ONNX model, VGG19's first block, or hand-crafted. */
 export const FEATURE_KINDS = ["onnx", "vgg", "colors", "random", "laws"] as const;
 /** Patch-statistics comparisons S (paper Sec. 3.2). */
-export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota"] as const;
+export const STATS_KINDS = ["fca", "sww", "hist", "moments", "aota", "qfca"] as const;
 /** Reference selections R (paper Sec. 3.3). */
 export const REFERENCE_KINDS = ["median", "random", "knn"] as const;
 /**
@@ -53,7 +53,14 @@ export interface Design {
   knnK?: number;
   /** Step between k-NN candidate windows (default 1). */
   knnStride?: number;
+  /** Quantization bins B of `qfca` (default {@link DEFAULT_QFCA_BINS}). */
+  bins?: number;
+  /** QFCA+: keep the first K principal components of the channels before scaling (0 = off). */
+  pca?: number;
 }
+
+/** Default bins of `--stats qfca` (docs/qfca.md: the measured speed/quality trade-off). */
+export const DEFAULT_QFCA_BINS = 8;
 
 /** Every pipeline setting, flat, after validation and defaults. */
 export interface PipelineSettings extends Design {
@@ -225,7 +232,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "S",
     kind: { type: "choice", choices: STATS_KINDS },
     default: "fca",
-    help: "fca | sww | hist | moments | aota",
+    help: "fca | sww | hist | moments | aota | qfca",
     changesMap: true,
   },
   {
@@ -284,6 +291,25 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     default: 0,
     defaultText: "4; paper: 0",
     help: "the image score ignores N feature cells along each border (0 = map's max)",
+    changesMap: true,
+  },
+  {
+    name: "bins",
+    flag: "bins",
+    arg: "B",
+    kind: { type: "int", min: 2, max: 256 },
+    default: undefined,
+    defaultText: String(DEFAULT_QFCA_BINS),
+    help: "quantization bins of --stats qfca (docs/qfca.md)",
+    changesMap: true,
+  },
+  {
+    name: "pca",
+    flag: "pca",
+    arg: "K",
+    kind: { type: "int", min: 1, max: 4096, zeroOk: true },
+    default: 0,
+    help: "QFCA+: per-image PCA of the channels to K before scaling, any --stats (0 = off)",
     changesMap: true,
   },
   {
@@ -487,6 +513,11 @@ export function parsePipelineFlags(values: Record<string, unknown>): PipelineSet
 export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
   checkOption(optionSpec("stats"), stats);
   checkOption(optionSpec("reference"), reference);
+  if (stats === "qfca" && reference !== "median") {
+    throw new OptionError(
+      `--stats qfca takes only --reference median (its quantized median reference), got '${reference}'`,
+    );
+  }
   const ok = stats === "fca" || stats === "sww" || reference === "median" ||
     (stats === "aota" && reference === "knn");
   if (!ok) {
@@ -497,7 +528,12 @@ export function checkDesign(stats: StatsKind, reference: ReferenceKind): void {
 }
 
 /** Why a design cannot be tiled, or undefined when it can (see the tiler). */
-export function untileableReason(design: Pick<Design, "stats" | "reference">): string | undefined {
+export function untileableReason(
+  design: Pick<Design, "stats" | "reference"> & { pca?: number },
+): string | undefined {
+  if (design.pca) {
+    return "--pca projects on the whole image's principal components and cannot be tiled";
+  }
   if (design.reference === "knn") {
     return "--reference knn compares every window with all others and cannot be tiled";
   }
@@ -507,9 +543,9 @@ export function untileableReason(design: Pick<Design, "stats" | "reference">): s
   return undefined;
 }
 
-/** True for the design points the WebGPU backend runs (everything but k-NN and aota). */
-export function runsOnGpu(design: Pick<Design, "stats" | "reference">): boolean {
-  return design.reference !== "knn" && design.stats !== "aota";
+/** True for the design points the WebGPU backend runs (everything but k-NN, aota and --pca). */
+export function runsOnGpu(design: Pick<Design, "stats" | "reference"> & { pca?: number }): boolean {
+  return design.reference !== "knn" && design.stats !== "aota" && !design.pca;
 }
 
 /**
@@ -519,7 +555,14 @@ export function runsOnGpu(design: Pick<Design, "stats" | "reference">): boolean 
 export function mapKeySettings(settings: PipelineSettings): Record<string, unknown> {
   const key: Record<string, unknown> = {};
   for (const spec of PIPELINE_OPTIONS) {
-    if (spec.changesMap && spec.name !== "model") key[spec.name] = settings[spec.name] ?? null;
+    if (!spec.changesMap || spec.name === "model") continue;
+    // QFCA's options (issue 12) enter the key only where they act, so that maps saved before
+    // they existed keep their key: bins with --stats qfca (default filled in), pca when on.
+    if (spec.name === "bins" && settings.stats !== "qfca") continue;
+    if (spec.name === "pca" && !settings.pca) continue;
+    key[spec.name] = spec.name === "bins"
+      ? settings.bins ?? DEFAULT_QFCA_BINS
+      : settings[spec.name] ?? null;
   }
   return key;
 }

@@ -197,6 +197,8 @@ bench_step() { # sides
   # `deno bench` rather than `deno run`: the file prints the timestamp-query table (GPU ms per
   # kernel) at load time either way, and `deno bench` adds the wall time of one whole submit.
   run_step "b:gpu-bench" "$B_BENCH" env "${env[@]}" "$DENO" bench "${FLAGS[@]}" bench/gpu_fca.bench.ts
+  # QFCA's kernels (issue 12): the same sides, bins 8, 16, 32.
+  run_step "b:gpu-qfca-bench" "$B_BENCH" env "${env[@]}" "$DENO" bench "${FLAGS[@]}" bench/gpu_qfca.bench.ts
 }
 
 if [ "$QUICK" = 1 ]; then

@@ -177,6 +177,37 @@ export const KERNELS = {
     dispatch: (e: Pick<Extent, "channels" | "height" | "width">): Dispatch =>
       grid(e.channels * e.height * e.width, 64),
   },
+  // QFCA (docs/qfca.md; host code src/gpu/qfca_gpu.ts).
+  qfca_tile_hist: {
+    bindings: ["dims", "features", "tileHist"],
+    workgroupSize: [64, 1, 1],
+    dispatch: (e: Pick<Extent, "tiles" | "channels">): Dispatch => [
+      Math.ceil(e.tiles / 64),
+      e.channels,
+      1,
+    ],
+  },
+  qfca_reference: {
+    bindings: ["dims", "tileHist", "reference"],
+    workgroupSize: [64, 1, 1],
+    dispatch: (e: Pick<Extent, "area" | "channels">): Dispatch => [
+      Math.ceil(e.area / 64),
+      e.channels,
+      1,
+    ],
+  },
+  qfca_window_errors: {
+    bindings: ["dims", "features", "reference", "errors"],
+    workgroupSize: [64, 1, 1],
+    /** `channels` is the chunk's channel count here. */
+    dispatch: (e: Pick<Extent, "height" | "width" | "channels">): Dispatch =>
+      grid(e.height * e.width * e.channels, 64),
+  },
+  qfca_gather: {
+    bindings: ["dims", "features", "errors", "weights", "map"],
+    workgroupSize: [64, 1, 1],
+    dispatch: (e: Pick<Extent, "height" | "width">): Dispatch => grid(e.height * e.width, 64),
+  },
   preprocess: {
     bindings: ["params", "rgb", "out"],
     workgroupSize: [16, 16, 1],

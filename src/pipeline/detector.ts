@@ -20,12 +20,15 @@ import { interiorMax } from "../fca/image_score.ts";
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
 import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
+import { CpuQfca } from "../fca/fast/qfca.ts";
+import { pcaProject } from "../fca/pca.ts";
 import { checkFeatureSize } from "../fca/params.ts";
 import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { GpuFca, isGpuDesign } from "../gpu/fca_gpu.ts";
+import { GpuQfca } from "../gpu/qfca_gpu.ts";
 import { colorize, INFERNO_RGBA8 } from "../io/colormap.ts";
 import { OVERLAY_ALPHA } from "../io/outputs.ts";
 import { resizeImage } from "../io/resize.ts";
@@ -47,6 +50,7 @@ import {
   type HostMapEngine,
   tileStatistic,
 } from "./map_engines.ts";
+import { qfcaEngine, qfcaGpuEngine } from "./qfca_engine.ts";
 import { CpuTiler } from "./tiling/tiler.ts";
 import { gpuTileFor } from "./tiling/gpu.ts";
 
@@ -87,6 +91,10 @@ export interface DetectorOptions {
   knnK?: number;
   /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
   knnStride?: number;
+  /** Bins of `stats: "qfca"` (default 8). */
+  bins?: number;
+  /** QFCA+: project the channels on their first K principal components before scaling (0 = off). */
+  pca?: number;
 }
 
 /** The result for one image. */
@@ -189,8 +197,8 @@ export class Detector {
 
   /** The design-space point (features, statistics, reference). */
   get design(): Design {
-    const { features, stats, reference, seed, knnK, knnStride } = this.settings;
-    return { features, stats, reference, seed, knnK, knnStride };
+    const { features, stats, reference, seed, knnK, knnStride, bins, pca } = this.settings;
+    return { features, stats, reference, seed, knnK, knnStride, bins, pca };
   }
 
   /** sha256 of the backbone file ("" for hand-crafted features). */
@@ -213,17 +221,21 @@ export class Detector {
     const model = isNeural(design)
       ? await loadModel(design, settings.model, settings.output, naming)
       : undefined;
-    // k-NN references and aota run on the CPU only (heavy by nature).
+    // k-NN references, aota and --pca run on the CPU only.
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
       throw new Error(
-        `--backend webgpu does not run --reference knn or --stats aota; use --backend cpu`,
+        settings.pca
+          ? `--backend webgpu does not run --pca (QFCA+ is CPU-only); use --backend cpu`
+          : `--backend webgpu does not run --reference knn or --stats aota; use --backend cpu`,
       );
     }
     const choice = await chooseBackend(gpuCapable ? settings.backend : "cpu");
     const make = choice.backend === "webgpu" && choice.gpu ? gpuForward : cpuForward;
     const forward = await make(settings, model, choice.gpu?.device);
-    const reason = gpuCapable ? choice.reason : `--reference knn / --stats aota run on the CPU`;
+    const reason = gpuCapable
+      ? choice.reason
+      : `--reference knn / --stats aota / --pca run on the CPU`;
     const threads = choice.gpu ? 1 : settings.threads ?? defaultThreads();
     const engine = choice.gpu
       ? `WebGPU on ${choice.gpu.description}`
@@ -326,6 +338,12 @@ function makeTiler(
     scale: isNeural(settings),
   });
   if (tileFor) tiler.tileFor = tileFor;
+  const finish = engine.finishTiled;
+  if (finish) {
+    const stitched = tiler.featureMap.bind(tiler);
+    tiler.featureMap = async (image, params, tile, timings) =>
+      finish(await stitched(image, params, tile, timings), params);
+  }
   // Hand-crafted features are full-resolution and few-channelled: tiled only when asked.
   if (!isNeural(settings)) tiler.tileFor = () => settings.tile;
   return tiler;
@@ -344,19 +362,37 @@ async function cpuForward(
   const paperDefault = settings.stats === "fca" && settings.reference === "median";
   const engine = paperDefault
     ? fastFcaEngine(await CpuFca.create({ threads: settings.threads }))
+    : settings.stats === "qfca"
+    ? qfcaEngine(CpuQfca.create({ threads: settings.threads }), settings)
     : cpuStatsEngine(settings);
+  return hostForward(settings, model, source, engine, () => source.dispose());
+}
+
+/** Features into host memory, then `engine` (the cpu backend; qfca on webgpu). */
+function hostForward(
+  settings: PipelineSettings,
+  model: LoadedModel | undefined,
+  source: HostFeatureExtractor,
+  engine: HostMapEngine,
+  release: () => Promise<void>,
+  tileFor?: (image: RgbImage) => number,
+): Forward {
   const scale = isNeural(settings);
   return {
     runtime: source.runtime,
-    tiler: makeTiler(settings, model, source, engine),
+    tiler: makeTiler(settings, model, source, engine, tileFor),
     async whole(input, out, params, timings) {
       const lap = lapTimer();
-      const features = await source.extract(input);
+      let features = await source.extract(input);
       timings[scale ? "backbone" : "features"] = lap();
       checkFeatureSize(features.height, features.width, params.patch, input);
+      if (settings.pca) { // QFCA+ (docs/qfca.md): principal components before scaling
+        features = pcaProject(features, settings.pca);
+        timings.pca = lap();
+      }
       // Neural features are min-max scaled per channel (convention 1); the hand-crafted ones are
-      // used as they are, as in the authors' code.
-      if (scale) minMaxScale(features);
+      // used as they are, as in the authors' code (principal components are scaled too).
+      if (scale || settings.pca) minMaxScale(features);
       timings.scale = lap();
       const featureMap = await engine.featureMap(features, params);
       timings[engine.stage] = lap();
@@ -364,7 +400,7 @@ async function cpuForward(
     },
     async dispose() {
       engine.dispose();
-      await source.dispose();
+      await release();
     },
   };
 }
@@ -385,6 +421,11 @@ async function gpuForward(
     model ? settings.pad : 0,
     model?.manifest.stride ?? 1,
   );
+  if (settings.stats === "qfca") {
+    // QFCA's kernels run on host-read features (docs/qfca.md): one upload, one readback.
+    const engine = qfcaGpuEngine(await GpuQfca.create(device!), settings);
+    return hostForward(settings, model, source.host, engine, () => source.dispose());
+  }
   const fca = await GpuFca.create(device!);
   const neural = isNeural(settings);
   const channels = model?.manifest.channels ?? 512, stride = model?.manifest.stride ?? 8;

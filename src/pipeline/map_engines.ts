@@ -25,6 +25,11 @@ export interface HostMapEngine {
     params: FcaParams,
     reference: Float32Array,
   ): Promise<ScalarMap>;
+  /**
+   * Applied once to the stitched map of the tiled path, when the engine's tiles leave out a final
+   * step that reads across tile seams (qfca's σs blur of the map, docs/qfca.md).
+   */
+  finishTiled?(map: ScalarMap, params: FcaParams): ScalarMap;
   dispose(): void;
 }
 

@@ -15,8 +15,9 @@
  * (or `median`, the default, for convenience). Other pairs throw.
  * @module
  */
-import { checkDesign, type Design } from "../../design.ts";
+import { checkDesign, DEFAULT_QFCA_BINS, type Design } from "../../design.ts";
 import { medianReference } from "../median_reference.ts";
+import { qfcaMap } from "../qfca.ts";
 import { validateParams } from "../params.ts";
 import { fcaMapReference } from "../rank_matching.ts";
 import { knnFcaMap, knnSwwMap, randomReference } from "../references.ts";
@@ -51,10 +52,13 @@ export type { KnnOptions } from "../references.ts";
  * One point of the design space as the statistics need it: the {@link Design}'s statistic,
  * reference, seed and k-NN settings, and the FCA parameters.
  */
-export type DesignOptions = Pick<Design, "stats" | "reference" | "seed" | "knnK" | "knnStride"> & {
-  /** T (all methods), σp (FCA's weights, SWW's σ), σs (FCA only). */
-  params: FcaParams;
-};
+export type DesignOptions =
+  & Pick<Design, "stats" | "reference" | "seed" | "knnK" | "knnStride">
+  & Partial<Pick<Design, "bins">>
+  & {
+    /** T (all methods), σp (FCA's weights, SWW's σ), σs (FCA only). */
+    params: FcaParams;
+  };
 
 /**
  * Anomaly map at feature resolution from min-max-scaled features. For stats "fca" + reference
@@ -87,5 +91,7 @@ export function anomalyMapCpu(features: FeatureMap, opts: DesignOptions): Scalar
       return momentsMap(features, T);
     case "aota":
       return aotaMap(features, T);
+    case "qfca": // Quantized FCA (docs/qfca.md), against the quantized median reference.
+      return qfcaMap(features, params, opts.bins ?? DEFAULT_QFCA_BINS);
   }
 }

@@ -1,0 +1,174 @@
+/**
+ * QFCA on WebGPU (docs/qfca.md; CPU specification `qfcaMap` in src/fca/qfca.ts, CPU twin
+ * src/fca/fast/qfca.ts): one command encoder and one submission per map.
+ *
+ * 1. kernels/qfca_tile_hist.wgsl + qfca_reference.wgsl: the quantized median reference (unless
+ *    the caller gives one, as the tiled path does).
+ * 2. Per chunk of channels (so that the [chunk, H·W, B] error table stays within
+ *    {@link QFCA_ERRORS_BYTES}): kernels/qfca_window_errors.wgsl (histogram of every window,
+ *    averaged errors of its bins) then kernels/qfca_gather.wgsl (each pixel adds the σp-weighted
+ *    errors of its own bin in the windows that hold it; the first chunk overwrites the map).
+ * 3. Read back; the host scales by 1/(C·B) and applies the σs blur of the map (`blurMap`).
+ * @module
+ */
+import { patchWeights, validateParams } from "../fca/params.ts";
+import { blurMap, checkBins } from "../fca/qfca.ts";
+import { tileCounts } from "../fca/median_reference.ts";
+import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
+import { SerialQueue } from "../base/serial_queue.ts";
+import { createBuffer, readBack } from "./buffers.ts";
+import { type CompiledKernel, compileKernels, createBindGroup, dispatchOf } from "./kernels.ts";
+import { writeStruct } from "./wgsl_reflect.ts";
+
+/** Most bytes of one chunk's error table. */
+export const QFCA_ERRORS_BYTES = 128 << 20;
+
+const NAMES = ["qfca_tile_hist", "qfca_reference", "qfca_window_errors", "qfca_gather"] as const;
+type Name = typeof NAMES[number];
+
+/** QFCA maps of host features on one device. */
+export class GpuQfca {
+  #queue = new SerialQueue();
+  #buffers: GPUBuffer[] = [];
+
+  private constructor(
+    readonly device: GPUDevice,
+    private readonly k: { [N in Name]: CompiledKernel<N> },
+  ) {}
+
+  /** Compile the four kernels for `device` (once per device). */
+  static async create(device: GPUDevice): Promise<GpuQfca> {
+    const k = await compileKernels(device, NAMES);
+    return new GpuQfca(device, k as unknown as { [N in Name]: CompiledKernel<N> });
+  }
+
+  /**
+   * QFCA map (H×W) of min-max scaled `features` with `bins` bins, against `reference`
+   * (`[C, T·T]` bins) or the quantized median reference computed on the device.
+   */
+  map(
+    features: FeatureMap,
+    params: FcaParams,
+    bins: number,
+    reference?: Uint8Array,
+  ): Promise<ScalarMap> {
+    try {
+      validateParams(params);
+      checkBins(bins);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#queue.run(() => this.#map(features, params, bins, reference));
+  }
+
+  async #map(f: FeatureMap, params: FcaParams, bins: number, given?: Uint8Array) {
+    const { channels: C, height: H, width: W } = f;
+    const T = params.patch, area = T * T, n = H * W;
+    if (f.data.length !== C * n) {
+      throw new Error(`qfca: feature data has ${f.data.length} values, expected ${C}x${H}x${W}`);
+    }
+    if (given && given.length !== C * area) {
+      throw new Error(`qfca: reference has ${given.length} bins, expected ${C}x${area}`);
+    }
+    const [ty, tx] = given ? [0, 0] : tileCounts(H, W, T);
+    const dev = this.device;
+    const own: GPUBuffer[] = [];
+    const buf = (label: string, bytes: number, usage?: number) => {
+      const b = createBuffer(dev, label, bytes, usage);
+      own.push(b);
+      return b;
+    };
+    try {
+      const features = buf("qfca features", f.data.byteLength);
+      dev.queue.writeBuffer(features, 0, f.data as Float32Array<ArrayBuffer>);
+      const reference = buf("qfca reference", C * area * 4);
+      if (given) dev.queue.writeBuffer(reference, 0, Uint32Array.from(given));
+      const weights = buf("qfca weights", area * 4);
+      dev.queue.writeBuffer(
+        weights,
+        0,
+        patchWeights(T, params.sigmaP) as Float32Array<ArrayBuffer>,
+      );
+      const chunk = Math.max(1, Math.min(C, Math.floor(QFCA_ERRORS_BYTES / (n * bins * 4))));
+      const errors = buf("qfca errors", chunk * n * bins * 4);
+      const map = buf("qfca map", n * 4);
+      const layout = this.k.qfca_gather.structs.get("QfcaDims")!;
+      const uniform = (c0: number, count: number) => {
+        const u = buf("qfca dims", layout.size, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+        dev.queue.writeBuffer(
+          u,
+          0,
+          writeStruct(layout, {
+            channels: C,
+            height: H,
+            width: W,
+            side: T,
+            bins,
+            tilesX: tx,
+            tiles: tx * ty,
+            c0,
+            chunk: count,
+          }),
+        );
+        return u;
+      };
+      const enc = dev.createCommandEncoder({ label: "qfca" });
+      const pass = enc.beginComputePass({ label: "qfca" });
+      const run = <N extends Name>(name: N, res: Parameters<typeof createBindGroup<N>>[2], d: [
+        number,
+        number,
+        number,
+      ]) => {
+        pass.setPipeline(this.k[name].pipeline);
+        pass.setBindGroup(0, createBindGroup(dev, this.k[name], res));
+        pass.dispatchWorkgroups(...d);
+      };
+      const all = uniform(0, C);
+      if (!given) {
+        const tileHist = buf("qfca tile histograms", C * tx * ty * bins * 4);
+        run(
+          "qfca_tile_hist",
+          { dims: all, features, tileHist } as never,
+          dispatchOf("qfca_tile_hist", { tiles: tx * ty, channels: C }),
+        );
+        run(
+          "qfca_reference",
+          { dims: all, tileHist, reference } as never,
+          dispatchOf("qfca_reference", { area, channels: C }),
+        );
+      }
+      for (let c0 = 0; c0 < C; c0 += chunk) {
+        const count = Math.min(chunk, C - c0);
+        const dims = uniform(c0, count);
+        run(
+          "qfca_window_errors",
+          { dims, features, reference, errors } as never,
+          dispatchOf("qfca_window_errors", { height: H, width: W, channels: count }),
+        );
+        run(
+          "qfca_gather",
+          { dims, features, errors, weights, map } as never,
+          dispatchOf("qfca_gather", { height: H, width: W }),
+        );
+      }
+      pass.end();
+      const read = buf("qfca readback", n * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      enc.copyBufferToBuffer(map, 0, read, 0, n * 4);
+      dev.queue.submit([enc.finish()]);
+      const [bytes] = await readBack([read], [n * 4]);
+      const out = new Float32Array(bytes);
+      const scale = 1 / (C * bins);
+      for (let x = 0; x < n; x++) out[x] *= scale;
+      const result = { height: H, width: W, data: out };
+      return params.sigmaS > 0 ? blurMap(result, params.sigmaS) : result;
+    } finally {
+      for (const b of own) b.destroy();
+    }
+  }
+
+  /** Nothing is held between maps; kept for the engine interface. */
+  dispose(): void {
+    for (const b of this.#buffers) b.destroy();
+    this.#buffers = [];
+  }
+}
