@@ -620,6 +620,11 @@ export const DECISION_OPTIONS: readonly OptionSpec<keyof DecisionSettings>[] = [
   },
 ];
 
+/** The default of a decision option (the table's). */
+export function optionDefault(name: keyof DecisionSettings): number {
+  return DECISION_OPTIONS.find((o) => o.name === name)!.default as number;
+}
+
 /** `parseArgs` descriptors of the decision flags. */
 export const DECISION_FLAGS: Record<string, { type: "string" }> = Object.fromEntries(
   DECISION_OPTIONS.map((o) => [o.flag, { type: "string" as const }]),

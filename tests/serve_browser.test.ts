@@ -65,7 +65,10 @@ Deno.test({
       assert.match(await page.textContent("#score") ?? "", /^\d+\.\d+$/);
       assert.match(await page.textContent("#timings") ?? "", /backbone/);
       assert.match(await page.textContent("#status") ?? "", /texture\.png: score/);
-      assert.match(await page.textContent("#verdict") ?? "", /^defect \(threshold 0.03\)/);
+      assert.match(
+        await page.textContent("#verdict") ?? "",
+        /^defect \(threshold 0.03, explicit\)/,
+      );
       assert.match(await page.textContent("#regions") ?? "", /\d+×\d+ at \(\d+, \d+\), \d+ px/);
       const detects = () => requests.filter((r) => r === "POST /v1/detect").length;
       assert.equal(detects(), 1);

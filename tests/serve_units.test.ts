@@ -68,12 +68,12 @@ Deno.test("decision hook: regions above the threshold, min_area, verdict, mask",
   data[1 * width + 1] = 1; // a one-pixel region
   for (let y = 3; y < 5; y++) for (let x = 4; x < 7; x++) data[y * width + x] = 0.8; // 3x2
   const map = { width, height, data };
-  assert.equal(decideHook(map, {}), undefined);
-  const all = decideHook(map, { threshold: 0.5 })!;
+  assert.equal(decideHook(map, {}).fields.threshold.source, "zero-shot");
+  const all = decideHook(map, { threshold: 0.5, minArea: 1 })!;
   assert.equal(all.fields.verdict, "defect");
-  assert.deepEqual(all.fields.regions, [
-    { x: 4, y: 3, width: 3, height: 2, area: 6, peak: data[3 * width + 4] },
-    { x: 1, y: 1, width: 1, height: 1, area: 1, peak: 1 },
+  assert.deepEqual(all.fields.regions.map((g) => [g.bbox, g.area, g.peak]), [
+    [{ x: 4, y: 3, width: 3, height: 2 }, 6, data[3 * width + 4]],
+    [{ x: 1, y: 1, width: 1, height: 1 }, 1, 1],
   ]);
   const big = decideHook(map, { threshold: 0.5, minArea: 2 })!;
   assert.equal(big.fields.regions.length, 1);

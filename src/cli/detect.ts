@@ -8,7 +8,7 @@ import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
 import { detectStream, type StreamItem } from "../pipeline/stream.ts";
 import { defaultIoWorkers, IoPool } from "../io/io_pool.ts";
 import type { DecisionSettings } from "../design.ts";
-import { decide } from "../decision/decide.ts";
+import { decide, type Decision } from "../decision/decide.ts";
 import { loadProfile, type Profile } from "../decision/profile.ts";
 import type { ScalarMap } from "../fca/types.ts";
 import { expandInputs } from "./inputs.ts";
@@ -114,18 +114,7 @@ export async function runDetect(argv: string[]): Promise<number> {
       for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
       console.log(JSON.stringify({
         path: result.path,
-        width: result.width,
-        height: result.height,
-        score: result.score,
-        ...result.decision,
-        preset: detector.settings.preset,
-        ...(result.used
-          ? { working_size: [result.used.width, result.used.height], patch: result.used.patch }
-          : {}),
-        tiles: result.tiles,
-        backend: detector.backend,
-        engine: detector.engine,
-        backend_reason: detector.backendReason,
+        ...detectionFields(result, detector),
         outputs: result.outputs,
         ms,
       }));
@@ -183,6 +172,35 @@ async function decider(
       minArea: decision.minArea,
       border: decision.border,
     });
+}
+
+/**
+ * The fields of a detection's JSON line between `path` and `outputs`: size, score, the decision,
+ * the settings that depend on the image, tiles and what ran. The service answers the same.
+ */
+export function detectionFields(
+  r: {
+    width: number;
+    height: number;
+    score: number;
+    tiles?: number;
+    used?: { width: number; height: number; patch: number };
+    decision?: Decision;
+  },
+  detector: Pick<Detector, "settings" | "backend" | "engine" | "backendReason">,
+): Record<string, unknown> {
+  return {
+    width: r.width,
+    height: r.height,
+    score: r.score,
+    ...r.decision,
+    preset: detector.settings.preset,
+    ...(r.used ? { working_size: [r.used.width, r.used.height], patch: r.used.patch } : {}),
+    tiles: r.tiles ?? 1,
+    backend: detector.backend,
+    engine: detector.engine,
+    backend_reason: detector.backendReason,
+  };
 }
 
 function parseIoWorkers(text: string | undefined): number | undefined {

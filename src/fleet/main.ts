@@ -9,6 +9,9 @@
  * and encoding on an I/O worker thread.
  * @module
  */
+import { decide } from "../decision/decide.ts";
+import { optionDefault } from "../design.ts";
+import { detectionFields } from "../cli/detect.ts";
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { Queue, QueueEvents, UnrecoverableError, Worker } from "../base/npm/bullmq.ts";
@@ -164,8 +167,10 @@ export async function runWorker(argv: string[]): Promise<number> {
         });
         const { width, height } = image;
         const det = await detecting.run(() => detector.detect(image)).finally(lease.release);
+        // The CLI's decision (zero-shot threshold, regions outlined on the overlay).
+        const decided = decide(det.map, { minArea: optionDefault("minArea") });
         const { ms: write } = await io.write({
-          detection: det,
+          detection: { ...det, mask: decided.mask },
           image,
           paths: jobOutputs(outDir, job.id!),
         });
@@ -178,12 +183,7 @@ export async function runWorker(argv: string[]): Promise<number> {
         for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
         const line = {
           path: data.input,
-          width,
-          height,
-          score: det.score,
-          tiles: det.tiles ?? 1,
-          backend: detector.backend,
-          adapter: detector.adapter,
+          ...detectionFields({ width, height, ...det, decision: decided.decision }, detector),
           outputs: jobOutputs(outDir, job.id!),
           ms,
         };

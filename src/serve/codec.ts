@@ -49,7 +49,9 @@ export function decodeUpload(bytes: Uint8Array, maxPixels: number): RgbImage {
 /** The requested outputs, base64: PNGs as the CLI writes them, the map as a float32 `.npy`. */
 export function encodeOutputs(job: EncodeJob): Record<string, string> {
   const out: Record<string, string> = {};
-  const { detection, image } = job;
+  const { image } = job;
+  // Regions outlined on the overlay, as the CLI draws them.
+  const detection = job.mask ? { ...job.detection, mask: job.mask } : job.detection;
   for (const kind of job.kinds) {
     const bytes = kind === "mask"
       ? encodePng(image.width, image.height, job.mask!, 1)

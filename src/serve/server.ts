@@ -22,6 +22,7 @@ import { INCLUDE_KINDS, type IncludeKind, UploadError } from "./codec.ts";
 import { CodecPool } from "./codec_pool.ts";
 import { Abandoned, Admission, type Ticket } from "./admission.ts";
 import { decideHook, type DecisionRequest } from "./decision_hook.ts";
+import { detectionFields } from "../cli/detect.ts";
 import { type DetectorPool, REQUEST_FLAGS } from "./detectors.ts";
 import { Metrics } from "./metrics.ts";
 
@@ -277,25 +278,24 @@ export class FcaService {
       Object.assign(ms, det.timings);
       lap = performance.now();
       const decision = decideHook(det.map, q.decision);
+      ms.decide = performance.now() - lap;
+      lap = performance.now();
       const outputs = await this.codec.encode({
         detection: det,
         image,
-        mask: decision?.mask,
+        mask: decision.mask,
         kinds: q.include,
       });
-      if (decision || q.include.length) ms.encode = performance.now() - lap;
+      if (q.include.length) ms.encode = performance.now() - lap;
       ms.latency = performance.now() - t0;
       for (const k in ms) ms[k] = Math.round(ms[k] * 100) / 100;
       this.metrics.image((performance.now() - t0) / 1000);
       return json({
-        width: image.width,
-        height: image.height,
-        score: det.score,
-        tiles: det.tiles ?? 1,
-        backend: detector.backend,
-        adapter: detector.adapter,
+        ...detectionFields(
+          { width: image.width, height: image.height, ...det, decision: decision.fields },
+          detector,
+        ),
         ms,
-        ...(decision?.fields ?? {}),
         ...(q.include.length ? { outputs } : {}),
       });
     } finally {
@@ -373,12 +373,6 @@ export class FcaService {
           })`,
         );
       }
-    }
-    if (include.includes("mask") && decision.threshold === undefined) {
-      throw new HttpError(400, "include=mask needs a threshold (?threshold=T)");
-    }
-    if (decision.minArea !== undefined && decision.threshold === undefined) {
-      throw new HttpError(400, "min_area needs a threshold (?threshold=T)");
     }
     try {
       this.pool.resolve(options); // check every value now, before reading the body

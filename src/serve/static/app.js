@@ -6,10 +6,7 @@ const state = { map: null, width: 0, height: 0, lo: 0, hi: 1, file: null };
 /** Pipeline options and decision options of this page's own address, passed to the API. */
 function apiUrl() {
   const params = new URLSearchParams(location.search);
-  params.set(
-    "include",
-    params.has("threshold") ? "heatmap,overlay,map,mask" : "heatmap,overlay,map",
-  );
+  params.set("include", "heatmap,overlay,map,mask");
   return `/v1/detect?${params}`;
 }
 
@@ -65,7 +62,7 @@ function show(r, name) {
   state.hi = hi;
   const slider = $("threshold");
   slider.value = r.threshold !== undefined && hi > lo
-    ? String(Math.round(1000 * (r.threshold - lo) / (hi - lo)))
+    ? String(Math.round(1000 * (r.threshold.value - lo) / (hi - lo)))
     : "500";
   $("score").textContent = r.score.toFixed(5);
   $("size").textContent = `${r.width} × ${r.height}${r.tiles > 1 ? `, ${r.tiles} tiles` : ""}`;
@@ -75,9 +72,12 @@ function show(r, name) {
     $(id).hidden = !decided;
   }
   if (decided) {
-    $("verdict").textContent = `${r.verdict} (threshold ${r.threshold})`;
+    $("verdict").textContent = `${r.verdict} (threshold ${
+      Number(r.threshold.value.toPrecision(4))
+    }, ${r.threshold.source})`;
     $("regions").textContent = r.regions.length === 0 ? "none" : r.regions
-      .map((g) => `${g.width}×${g.height} at (${g.x}, ${g.y}), ${g.area} px`).join("; ");
+      .map((g) => `${g.bbox.width}×${g.bbox.height} at (${g.bbox.x}, ${g.bbox.y}), ${g.area} px`)
+      .join("; ");
   }
   const rows = Object.entries(r.ms).map(([k, v]) =>
     `<tr><td>${k}</td><td>${v.toFixed(1)}</td></tr>`
