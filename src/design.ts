@@ -560,6 +560,11 @@ export function mapKeySettings(settings: PipelineSettings): Record<string, unkno
     // they existed keep their key: bins with --stats qfca (default filled in), pca when on.
     if (spec.name === "bins" && settings.stats !== "qfca") continue;
     if (spec.name === "pca" && !settings.pca) continue;
+    // Likewise the steps of the default preset (issue 11) where they are off, and the preset
+    // itself (its effect is in the resolved values): `--preset paper` keeps the old key.
+    if (spec.name === "preset") continue;
+    if ((spec.name === "pad" || spec.name === "scoreBorder") && !settings[spec.name]) continue;
+    if (spec.name === "output" && settings.output === undefined) continue;
     key[spec.name] = spec.name === "bins"
       ? settings.bins ?? DEFAULT_QFCA_BINS
       : settings[spec.name] ?? null;

@@ -53,7 +53,7 @@ Deno.test("qfca design: options from the table, one-line errors", async () => {
   assert.equal(s.pca, 8);
   assert.equal(resolveSettings({}).bins, undefined);
   // The eval's resume key: unchanged for maps saved before qfca existed, bins only with qfca.
-  assert.deepEqual(Object.keys(mapKeySettings(resolveSettings({}))), [
+  assert.deepEqual(Object.keys(mapKeySettings(resolveSettings({ preset: "paper" }))), [
     "patch",
     "sigmaP",
     "sigmaS",

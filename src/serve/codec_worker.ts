@@ -4,12 +4,18 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { decodeUpload, type EncodeJob, encodeOutputs, UploadError } from "./codec.ts";
+import type { EncodeJob } from "./codec.ts";
 
-self.onmessage = (
+// The codecs are imported dynamically, after the handler is in place: the JPEG decoder's module
+// instantiates its WebAssembly with a top-level await, and messages that arrive while a worker's
+// static imports are still evaluating find no handler and are lost (the request then hangs).
+const codec = import("./codec.ts");
+
+self.onmessage = async (
   e: MessageEvent<{ id: number; decode?: Uint8Array; maxPixels?: number; encode?: EncodeJob }>,
 ) => {
   const { id, decode, maxPixels, encode } = e.data;
+  const { decodeUpload, encodeOutputs, UploadError } = await codec;
   try {
     if (decode !== undefined) {
       const image = decodeUpload(decode, maxPixels!);
