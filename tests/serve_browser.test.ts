@@ -45,7 +45,9 @@ Deno.test({
       await page.goto(`${url}/?threshold=0.03&min_area=16`);
       assert.equal(await page.title(), "fca — texture anomaly localisation");
 
-      // Keyboard: the drop zone is focusable and opens the file picker with Enter.
+      // Keyboard: the drop zone is focusable and opens the file picker with Enter (once the
+      // page's module script has run and installed its handlers).
+      await page.waitForLoadState("networkidle");
       await page.focus("#drop");
       const [chooser] = await Promise.all([
         page.waitForEvent("filechooser"),
