@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { computePixelMetrics, type EvalSample } from "../src/eval/pixel_metrics.ts";
 import { classificationRoc, imageAuroc } from "../src/eval/image_auroc.ts";
 import { trapezoid } from "../src/eval/trapezoid.ts";
-import { labelComponents } from "../src/eval/components.ts";
+import { labelComponents } from "../src/base/components.ts";
 import { keyToScore, scoreKey } from "../src/eval/score_key.ts";
 import { prepareSample } from "../src/eval/prepare.ts";
 import { readNpy } from "../src/io/npy.ts";

@@ -3,6 +3,7 @@
  * small ones dropped, each described by its box, area, centroid and map values.
  * @module
  */
+import { labelComponents } from "../base/components.ts";
 import type { ScalarMap } from "../fca/types.ts";
 
 /** One connected region of above-threshold pixels. */
@@ -54,70 +55,15 @@ export function interiorMask(width: number, height: number, border: number): Uin
 }
 
 /**
- * Label the nonzero pixels of a mask by 8-connected component (union-find, two passes).
- * Returns labels 1..count numbered in raster order of each component's first pixel (0 = off).
+ * Label the nonzero pixels of a mask by 8-connected component: labels 1..count in raster order
+ * of each component's first pixel (0 = off), the labelling the PRO metric uses.
  */
 export function label8(
   mask: ArrayLike<number>,
   width: number,
   height: number,
 ): { labels: Int32Array; count: number } {
-  const n = width * height;
-  if (mask.length !== n) {
-    throw new Error(`label8: mask has ${mask.length} values, ${width}x${height} expected`);
-  }
-  const labels = new Int32Array(n);
-  let parent = new Int32Array(256);
-  let next = 1;
-  const find = (a: number): number => {
-    while (parent[a] !== a) {
-      parent[a] = parent[parent[a]];
-      a = parent[a];
-    }
-    return a;
-  };
-  const union = (a: number, b: number): number => {
-    a = find(a);
-    b = find(b);
-    if (a === b) return a;
-    if (a < b) {
-      parent[b] = a;
-      return a;
-    }
-    parent[a] = b;
-    return b;
-  };
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (!mask[i]) continue;
-      let l = x > 0 ? labels[i - 1] : 0;
-      if (y > 0) {
-        const up = i - width;
-        for (const j of [x > 0 ? up - 1 : -1, up, x + 1 < width ? up + 1 : -1]) {
-          if (j < 0 || !labels[j]) continue;
-          l = l ? union(l, labels[j]) : labels[j];
-        }
-      }
-      if (!l) {
-        if (next >= parent.length) {
-          const grown = new Int32Array(parent.length * 2);
-          grown.set(parent);
-          parent = grown;
-        }
-        parent[next] = next;
-        l = next++;
-      }
-      labels[i] = l;
-    }
-  }
-  const final = new Int32Array(next);
-  let count = 0;
-  for (let l = 1; l < next; l++) {
-    const r = find(l);
-    final[l] = r === l ? ++count : final[r];
-  }
-  for (let i = 0; i < n; i++) if (labels[i]) labels[i] = final[labels[i]];
+  const { labels, count } = labelComponents(mask, width, height);
   return { labels, count };
 }
 

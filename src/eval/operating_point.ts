@@ -9,7 +9,7 @@
  * @module
  */
 import type { EvalSample } from "./pixel_metrics.ts";
-import { labelComponents } from "./components.ts";
+import { labelComponents } from "../base/components.ts";
 import { findRegions, regionScore } from "../decision/regions.ts";
 import {
   DEFAULT_ZERO_SHOT_RULE,

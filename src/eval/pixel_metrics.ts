@@ -20,7 +20,7 @@
  * reference's `astype(np.float32)` cumulative sum.
  * @module
  */
-import { labelComponents } from "./components.ts";
+import { labelComponents } from "../base/components.ts";
 import { keyOfBits, keyToScore } from "./score_key.ts";
 import { TrapezoidIntegrator } from "./trapezoid.ts";
 
