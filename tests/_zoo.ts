@@ -9,7 +9,7 @@ import {
 import { DEFAULT_TAP } from "../src/features/model_fetch.ts";
 
 /** Deterministic pseudo-random values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
+export function noise(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as ort from "../src/base/npm/onnxruntime_node.ts";
 import { exists, HAVE_MODEL, MODEL_PATH, skipWithoutShared } from "./_shared.ts";
-import { fakeZoo } from "./_zoo.ts";
+import { fakeZoo, noise } from "./_zoo.ts";
 import { cutGraph, nearMatches } from "../src/features/onnx_cut.ts";
 import {
   decodeModel,
@@ -26,17 +26,6 @@ import {
   prepareBackbone,
   runOnce,
 } from "../src/cli/model_task.ts";
-
-/** Deterministic pseudo-random values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 /** Plain NCHW conv (batch 1, stride 1, zero padding `pad`), optional bias, optional ReLU. */
 function conv(
