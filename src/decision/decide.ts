@@ -73,6 +73,8 @@ export function decide(map: ScalarMap, opts: DecisionOptions = {}): DecisionResu
     border,
     minArea,
   };
+  // The image score, computed once: it is also the zero-shot rule's peak.
+  const score = regionScore(map, minArea, border);
   let threshold: Threshold;
   let span: number;
   if (opts.threshold !== undefined) {
@@ -82,12 +84,12 @@ export function decide(map: ScalarMap, opts: DecisionOptions = {}): DecisionResu
     threshold = { value: opts.threshold, source: "explicit" };
     span = profile
       ? profileSpan(profile)
-      : 2 * (opts.threshold - zeroShotThreshold(map, rule).stats.median);
+      : 2 * (opts.threshold - zeroShotThreshold(map, rule, score).stats.median);
   } else if (profile) {
     threshold = { value: profileThreshold(profile, opts.profileLevel), source: "profile" };
     span = profileSpan(profile);
   } else {
-    const z = zeroShotThreshold(map, rule);
+    const z = zeroShotThreshold(map, rule, score);
     threshold = { value: z.value, source: "zero-shot" };
     span = 2 * (z.value - z.stats.median);
   }
@@ -96,7 +98,6 @@ export function decide(map: ScalarMap, opts: DecisionOptions = {}): DecisionResu
     border,
     maxRegions: opts.maxRegions ?? MAX_REGIONS,
   });
-  const score = regionScore(map, minArea, border);
   const kept = found.regions.length + found.omitted;
   return {
     decision: {

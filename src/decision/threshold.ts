@@ -85,11 +85,13 @@ export interface ZeroShotStats extends RobustStats {
 export function zeroShotThreshold(
   map: ScalarMap,
   rule: ZeroShotRule = DEFAULT_ZERO_SHOT_RULE,
+  score?: number,
 ): { value: number; stats: ZeroShotStats } {
   const border = rule.border ?? 0;
   const valid = border > 0 ? interiorMask(map.width, map.height, border) : undefined;
   const stats = robustStats(map.data, valid);
-  let peak = regionScore(map, rule.minArea ?? 1, border);
+  // `score`: regionScore(map, rule.minArea, border), when the caller has it already.
+  let peak = score ?? regionScore(map, rule.minArea ?? 1, border);
   if (!Number.isFinite(peak)) peak = regionScore(map, 1, border);
   const lift = Math.max(rule.alpha * (peak - stats.median), rule.k * stats.mad, 0);
   return { value: stats.median + lift, stats: { ...stats, peak } };
