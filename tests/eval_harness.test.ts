@@ -147,6 +147,39 @@ Deno.test("harness: crop, list, spill to disk and a category without good images
   }
 });
 
+Deno.test("harness: a detector's own image score replaces the map's maximum (kept when spilled and saved)", async () => {
+  const root = await makeDataset();
+  try {
+    // Same maps as the stub (pixel metrics perfect), but an image score that ranks the good
+    // images (no bright spot) above the defective ones, so image AUROC is 0.
+    const inverted: DetectorLike = {
+      async detect(image) {
+        const { map } = await stub().detect(image);
+        const good = Math.max(...map.data) < 100 / 255;
+        return { map, imageScore: good ? 2 : 1 };
+      },
+    };
+    const out = `${root}/o`;
+    for (const memoryBudget of [undefined, 1]) {
+      const r = await evaluateDataset(root, inverted, { memoryBudget });
+      assert.equal(r.categories[0].imageAuroc, 0);
+      assert.ok(Math.abs(r.categories[0].pixelAuroc! - 1) < 1e-12);
+    }
+    const first = await evaluateDataset(root, inverted, { outDir: out, saveMaps: true });
+    assert.equal(first.categories[0].imageAuroc, 0);
+    const again = await evaluateDataset(root, () => Promise.reject(new Error("must not run")), {
+      outDir: out,
+      saveMaps: true,
+    });
+    assert.equal(again.categories[0].reusedMaps, 4);
+    assert.equal(again.categories[0].imageAuroc, 0);
+    // Without the score the same maps give the maximum's perfect image AUROC.
+    assert.equal((await evaluateDataset(root, stub())).categories[0].imageAuroc, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("progress: rate, ETA and duration formatting", () => {
   let t = 0;
   const out: string[] = [];

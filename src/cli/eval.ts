@@ -37,7 +37,8 @@ export const EVAL_HELP = `Usage: fca eval DATASET_ROOT [options]
 Evaluates on <root>/<category>/test/<defect>/<id>.png with masks in
 <root>/<category>/ground_truth/<defect>/<id>_mask.png (MVTec AD layout; good/ has none).
 Metrics as the official MVTec AD evaluation computes them: AU-PRO up to FPR 0.3 (normalised),
-pixel AUROC, max pixel F1, image AUROC (score = max of the map).
+pixel AUROC, max pixel F1, image AUROC (score = the detector's image score: the map's max, or
+its interior max under --score-border).
 
 Options:
   --categories a,b   only these categories (default: all)

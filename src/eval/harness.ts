@@ -26,6 +26,8 @@ export interface DetectorLike {
     map: ScalarMap;
     /** The map at feature resolution, used with `evalSize` (the official script resizes the raw map). */
     featureMap?: ScalarMap;
+    /** The image score when it is not the map's maximum (scored instead of the maximum). */
+    imageScore?: number;
     timings?: Record<string, number>;
   }>;
 }
@@ -129,21 +131,26 @@ export async function evaluateDataset(
       let reused = 0;
       const td = performance.now();
       for (const item of items) {
-        let map = opts.saveMaps && opts.outDir
+        const saved = opts.saveMaps && opts.outDir
           ? await loadSavedMap(opts.outDir, item, opts.evalSize)
           : null;
-        if (map) reused++;
-        else {
+        let map: ScalarMap, imageScore: number | undefined;
+        if (saved) {
+          reused++;
+          ({ map, imageScore } = saved);
+        } else {
           const image = await readImg(item.imagePath);
           const d = await (await getDetector()).detect(image);
           for (const [k, v] of Object.entries(d.timings ?? {})) stageMs[k] = (stageMs[k] ?? 0) + v;
-          if (opts.saveMaps && opts.outDir) await saveMap(opts.outDir, item, d.map, d.featureMap);
+          if (opts.saveMaps && opts.outDir) await saveMap(opts.outDir, item, d);
           map = opts.evalSize !== undefined && d.featureMap ? d.featureMap : d.map;
+          imageScore = d.imageScore;
         }
         const mask = item.maskPath
           ? decodeGrayMask(await readFile(item.maskPath), item.maskPath)
           : null;
         const sample = prepareSample(map, mask, { crop: opts.crop, evalSize: opts.evalSize });
+        if (imageScore !== undefined) sample.imageScore = imageScore;
         await opts.onSample?.(item, sample);
         await store.add(sample);
         opts.progress?.tick(`${category}/${item.rel}`);
@@ -204,8 +211,25 @@ export function savedMapPath(outDir: string, item: DatasetImage, feature = false
   return `${outDir}/maps/${item.category}/${item.defect}/${item.id}${feature ? ".feat" : ""}.npy`;
 }
 
-async function saveMap(outDir: string, item: DatasetImage, map: ScalarMap, feat?: ScalarMap) {
+/** Path of a saved image score (written only when it is not the map's maximum). */
+function savedScorePath(outDir: string, item: DatasetImage): string {
+  return `${outDir}/maps/${item.category}/${item.defect}/${item.id}.score.json`;
+}
+
+async function saveMap(
+  outDir: string,
+  item: DatasetImage,
+  d: { map: ScalarMap; featureMap?: ScalarMap; imageScore?: number },
+) {
+  const { map, featureMap: feat, imageScore } = d;
   await Deno.mkdir(`${outDir}/maps/${item.category}/${item.defect}`, { recursive: true });
+  // The score goes first: a map on disk means the record is complete (the map is the marker).
+  if (imageScore !== undefined) {
+    await writeFileAtomic(
+      savedScorePath(outDir, item),
+      new TextEncoder().encode(JSON.stringify({ image_score: imageScore })),
+    );
+  }
   if (feat) {
     await writeFileAtomic(
       savedMapPath(outDir, item, true),
@@ -215,12 +239,15 @@ async function saveMap(outDir: string, item: DatasetImage, map: ScalarMap, feat?
   await writeFileAtomic(savedMapPath(outDir, item), encodeNpy(map.data, [map.height, map.width]));
 }
 
-/** A saved map for `item`, or null when there is none (the feature-resolution one with evalSize). */
+/**
+ * A saved map for `item` (the feature-resolution one with evalSize) and its saved image score, or
+ * null when there is none.
+ */
 async function loadSavedMap(
   outDir: string,
   item: DatasetImage,
   evalSize?: number,
-): Promise<ScalarMap | null> {
+): Promise<{ map: ScalarMap; imageScore?: number } | null> {
   const paths = evalSize !== undefined
     ? [savedMapPath(outDir, item, true), savedMapPath(outDir, item)]
     : [savedMapPath(outDir, item)];
@@ -231,9 +258,19 @@ async function loadSavedMap(
     if (a.shape.length !== 2) {
       throw new Error(`${p}: saved map must be 2-D, got shape [${a.shape}]`);
     }
-    return { height: a.shape[0], width: a.shape[1], data: a.data };
+    const map = { height: a.shape[0], width: a.shape[1], data: a.data };
+    return { map, imageScore: await loadSavedScore(savedScorePath(outDir, item)) };
   }
   return null;
+}
+
+async function loadSavedScore(path: string): Promise<number | undefined> {
+  if (!(await exists(path))) return undefined;
+  const v = JSON.parse(await Deno.readTextFile(path))?.image_score;
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new Error(`${path}: expected {"image_score": <finite number>}`);
+  }
+  return v;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -255,8 +292,13 @@ async function readFile(p: string): Promise<Uint8Array> {
 
 /** Prepared samples of one category: in memory up to a byte budget, then in a temporary folder. */
 class SampleStore {
-  private readonly items:
-    (EvalSample | { path: string; width: number; height: number; hasMask: boolean })[] = [];
+  private readonly items: (EvalSample | {
+    path: string;
+    width: number;
+    height: number;
+    hasMask: boolean;
+    imageScore?: number;
+  })[] = [];
   private bytes = 0;
   private spillDir: string | null = null;
 
@@ -280,7 +322,13 @@ class SampleStore {
     buf.set(new Uint8Array(s.scores.buffer, s.scores.byteOffset, s.scores.byteLength));
     if (s.mask) buf.set(s.mask, s.scores.byteLength);
     await Deno.writeFile(path, buf);
-    this.items.push({ path, width: s.width, height: s.height, hasMask: s.mask !== null });
+    this.items.push({
+      path,
+      width: s.width,
+      height: s.height,
+      hasMask: s.mask !== null,
+      imageScore: s.imageScore,
+    });
   }
 
   loaders(): SampleLoader[] {
@@ -294,6 +342,7 @@ class SampleStore {
           height: it.height,
           scores: new Float32Array(buf.buffer, buf.byteOffset, n),
           mask: it.hasMask ? buf.subarray(4 * n, 5 * n) : null,
+          imageScore: it.imageScore,
         };
       };
     });

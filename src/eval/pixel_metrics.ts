@@ -32,6 +32,9 @@ export interface EvalSample {
   scores: Float32Array;
   /** Row-major ground truth, nonzero = defect; null = all normal (a good image). */
   mask: Uint8Array | null;
+  /** The detector's image score when it is not the map's maximum (e.g. `--score-border`); image
+   * AUROC uses it instead of the maximum of `scores`. */
+  imageScore?: number;
 }
 
 /** Produces a sample on demand (it is requested once per pass, so it may reload from disk). */
@@ -112,7 +115,7 @@ export async function computePixelMetrics(
       coarse[k >>> BIN_BITS]++;
       if (k > maxKey) maxKey = k;
     }
-    imageScores.push(keyToScore(maxKey));
+    imageScores.push(sample.imageScore ?? keyToScore(maxKey));
     const w = regionWeights(sample);
     regions += w.regions;
     defectPixels += w.defect;

@@ -184,7 +184,7 @@ async function describe(path: string, output?: string): Promise<ModelManifest> {
   if (output !== undefined && output !== m.output) {
     // Another output than the entry describes: its stride and channels are measured at run time.
     Object.assign(m, { output, stride: undefined, channels: undefined, inferred: true });
-  } else if (m.origin === "graph" && outputs.length > 1) {
+  } else if (output === undefined && m.origin === "graph" && outputs.length > 1) {
     throw new Error(
       `model ${path} has ${outputs.length} outputs (${outputs.join(", ")}) and no manifest ` +
         `entry: choose one with --output NAME (library: output:) or a sidecar ${

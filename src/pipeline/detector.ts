@@ -115,6 +115,11 @@ export interface Detection {
   overlay?: Uint8Array;
   /** Anomaly map at feature resolution (before upsampling). */
   featureMap?: ScalarMap;
+  /**
+   * Set when `score` is not the map's maximum (`--score-border`): evaluation scores images by it
+   * instead of by the scored map's maximum.
+   */
+  imageScore?: number;
   /** Image tiles the features were computed in (1, or absent, when untiled). */
   tiles?: number;
   /** The working size the image was processed at and the patch side used (auto settings). */
@@ -278,7 +283,7 @@ export class Detector {
     } else det = { ...await this.forward.whole(input, out, params, timings), used };
     // The image score leaves out the border band where the map is least reliable.
     const band = this.settings.scoreBorder;
-    if (band > 0 && det.featureMap) det.score = interiorMax(det.featureMap, band);
+    if (band > 0 && det.featureMap) det.score = det.imageScore = interiorMax(det.featureMap, band);
     return det;
   }
 
