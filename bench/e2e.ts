@@ -2,7 +2,8 @@
  * End-to-end benchmark: per-stage and total milliseconds (warm, median of --runs) for each
  * backend at several sizes, on a given image (resized) or a generated texture; prints the machine
  * and the adapter. `deno task e2e [--image PATH] [--sizes 256,512,1024] [--backends cpu,webgpu]
- * [--runs 3] [--cold] [--io-workers N] [--stats fca,qfca] [--bins B] [--pca K]`; each statistic of `--stats` gets
+ * [--runs 3] [--cold] [--io-workers N] [--stats fca,qfca] [--bins B] [--pca K] [--presets default,paper]`;
+ * each preset and statistic gets
  * its own table (qfca: a `qfca ms` stage column where fca has `fca ms`). Outputs are written as the CLI writes a batch: on I/O
  * workers when the detector leaves cores free (`--io-workers N` forces N; 0: the main thread).
  * @module
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     stats: { type: "string", default: "fca" },
     bins: { type: "string" },
     pca: { type: "string" },
+    presets: { type: "string", default: "default" },
   },
 });
 const sizes = values.sizes!.split(",").map(Number);
@@ -41,9 +43,10 @@ console.log(
   `machine: ${cpuModel()} x${navigator.hardwareConcurrency}, ${Deno.build.os}/${Deno.build.arch}, deno ${Deno.version.deno}`,
 );
 const statsList = values.stats!.split(",") as ("fca" | "qfca")[];
+const presets = values.presets!.split(",") as ("default" | "paper")[];
 for (
-  const [backend, stats] of values.backends!.split(",").flatMap((b) =>
-    statsList.map((s) => [b as "cpu" | "webgpu", s] as const)
+  const [backend, stats, preset] of values.backends!.split(",").flatMap((b) =>
+    statsList.flatMap((s) => presets.map((p) => [b as "cpu" | "webgpu", s, p] as const))
   )
 ) {
   let detector: Detector;
@@ -52,6 +55,7 @@ for (
       backend,
       model: values.model,
       stats,
+      preset,
       ...(values.bins ? { bins: Number(values.bins) } : {}),
       ...(values.pca ? { pca: Number(values.pca) } : {}),
     });
@@ -66,7 +70,7 @@ for (
       : defaultIoWorkers(detector.threads),
   );
   console.log(
-    `\nbackend ${backend}, --stats ${stats}: ${detector.adapter}; ${pool.size} io workers`,
+    `\nbackend ${backend}, --preset ${preset}, --stats ${stats}: ${detector.adapter}; ${pool.size} io workers`,
   );
   const rows: string[][] = [];
   let stages: string[] = [];
