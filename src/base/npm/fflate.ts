@@ -1,0 +1,7 @@
+/**
+ * fflate (pure-JavaScript zlib, MIT), pinned here (the one place its version is written). It is
+ * the zlib of runtimes without `node:zlib` (the browser app); fast-png depends on the same version.
+ * @module
+ */
+// deno-lint-ignore no-import-prefix
+export { Unzlib, zlibSync } from "npm:fflate@0.8.3";
