@@ -28,11 +28,14 @@ export class ModelStore {
   private constructor(private readonly cache: Cache | undefined, private readonly base: URL) {}
 
   /**
-   * The store of this page: `caches` where the browser offers it (secure contexts), else a store
-   * that keeps nothing. `base` is the page's URL: the cache keys live under it and are never
-   * fetched.
+   * The store of this page: `caches` where the browser offers it (secure contexts), else (or
+   * with `storage` null) a store that keeps nothing. `base` is the page's URL: the cache keys
+   * live under it and are never fetched.
    */
-  static async open(base: URL, storage: CacheStorage | undefined = globalThis.caches) {
+  static async open(
+    base: URL,
+    storage: CacheStorage | null = globalThis.caches ?? null,
+  ): Promise<ModelStore> {
     let cache: Cache | undefined;
     try {
       cache = storage && globalThis.crypto?.subtle ? await storage.open(MODEL_CACHE) : undefined;

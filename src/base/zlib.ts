@@ -43,7 +43,7 @@ function nativeZlib(z: NodeZlib): Zlib {
     name: "node:zlib",
     inflate(data, maxOutputLength) {
       try {
-        return z.inflateSync(data, { maxOutputLength: Math.max(1, maxOutputLength) });
+        return plain(z.inflateSync(data, { maxOutputLength: Math.max(1, maxOutputLength) }));
       } catch (e) {
         if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
           throw new InflateLimitError(`inflated data exceeds ${maxOutputLength} bytes`);
@@ -51,9 +51,17 @@ function nativeZlib(z: NodeZlib): Zlib {
         throw e;
       }
     },
-    deflate: (data, level) => z.deflateSync(data, { level }),
+    deflate: (data, level) => plain(z.deflateSync(data, { level })),
     crc32: (data) => z.crc32(data) >>> 0,
   };
+}
+
+/**
+ * A Node Buffer as a plain Uint8Array over the same memory: the two implementations then return
+ * the same type (a Buffer's `slice` is a view, a Uint8Array's a copy).
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Input bytes handed to fflate per step: bounds the output of one step when checking the cap. */
