@@ -91,7 +91,9 @@ Deno.test("kernel_source: a missing kernel is one line with its URL; failures ar
     let calls = 0;
     setKernelReader((path) => {
       calls++;
-      return calls === 1 ? Promise.reject(new Error("offline")) : urlKernelReader(new URL(url))(path);
+      return calls === 1
+        ? Promise.reject(new Error("offline"))
+        : urlKernelReader(new URL(url))(path);
     });
     await assert.rejects(loadKernel("upsample"), /offline/);
     assert.match(await loadKernel("upsample"), /fn main|@compute/, "retried after the failure");

@@ -127,7 +127,8 @@ Deno.test("model store: wrong bytes, wrong size, another origin are refused; 404
     info = () => ({ ...good, sha256: "0".repeat(64) });
     await assert.rejects(
       originModel(o.base, store),
-      (e: Error) => e.message === `m.onnx: sha256 ${sha} differs from model.json's ${"0".repeat(64)}`,
+      (e: Error) =>
+        e.message === `m.onnx: sha256 ${sha} differs from model.json's ${"0".repeat(64)}`,
     );
     info = () => ({ ...good, size: 999 });
     await assert.rejects(originModel(o.base, store), /larger than the 999 bytes model\.json gives/);

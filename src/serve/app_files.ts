@@ -49,7 +49,9 @@ export class AppFiles {
   #info: Promise<OriginModelInfo> | undefined;
 
   constructor(readonly config: AppConfig) {
-    if (!config.root.href.endsWith("/")) throw new Error(`--app: ${config.root.href} must end in /`);
+    if (!config.root.href.endsWith("/")) {
+      throw new Error(`--app: ${config.root.href} must end in /`);
+    }
   }
 
   /** Whether the app is built (its index.html exists). */

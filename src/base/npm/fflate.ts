@@ -3,5 +3,4 @@
  * the zlib of runtimes without `node:zlib` (the browser app); fast-png depends on the same version.
  * @module
  */
-// deno-lint-ignore no-import-prefix
 export { Unzlib, zlibSync } from "npm:fflate@0.8.3";
