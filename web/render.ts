@@ -1,7 +1,7 @@
 /**
  * The pictures and files of a page detection, made by the CLI's own encoders: the heatmap, the
  * overlay with the regions outlined and the mask as RGBA for a 2D canvas (a WebGPU canvas does
- * not present everywhere, e.g. headless), and the downloads byte for byte as the CLI writes
+ * not present everywhere, e.g. headless), and the downloads named and encoded as the CLI writes
  * them (`<stem>.anomaly.npy`, `.anomaly.png`, `.overlay.png`, `.mask.png`).
  * @module
  */

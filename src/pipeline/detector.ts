@@ -250,7 +250,8 @@ export class Detector {
     const engine = choice.gpu
       ? `WebGPU on ${choice.gpu.description}`
       : `${forward.runtime}; FCA on ${threads} CPU thread${threads === 1 ? "" : "s"}`;
-    if (choice.gpu?.isFallback && settings.backend === "webgpu") {
+    // (Not in a browser: the page has no cpu backend to suggest instead.)
+    if (choice.gpu?.isFallback && settings.backend === "webgpu" && typeof Deno !== "undefined") {
       warnOnce(
         `fca: warning: ${naming === "flag" ? "--backend webgpu" : 'backend: "webgpu"'} runs on ` +
           `the software adapter ${choice.gpu.description}, typically 10x slower than the cpu backend`,
