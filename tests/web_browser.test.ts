@@ -7,13 +7,13 @@
  * map's range, and the cpu backend's within the 1e-3 that holds between the two backends (their
  * ONNX runtimes round differently; FCA's rank matching amplifies that where values nearly tie:
  * the CLI's own webgpu and cpu maps of the steel image differ by 3e-4 of the range). The page
- * itself shows and downloads the same result;
- * every request stays on the page's origin; the model is kept in the browser; without WebGPU the
- * page says so. A screenshot goes to a temporary file, or to docs/web.png with
+ * itself shows and downloads the same result; the model is kept in the browser; a plain static
+ * host serves the same folder, model included; without WebGPU the page says so; and no request
+ * leaves the page's origin. A screenshot goes to a temporary file, or to docs/web.png with
  * FCA_UPDATE_SCREENSHOT=1.
  *
  * Small images at an explicit working size (`--size 128`, both here and for the CLI) keep the
- * software adapter's run to about a minute per image.
+ * software adapter's run to about 20-40 s per image (two minutes for the whole test).
  */
 import assert from "node:assert/strict";
 import { chromium } from "../src/base/npm/playwright_core.ts";
@@ -225,25 +225,43 @@ Deno.test({
         second.join(" "),
       );
 
-      // Without WebGPU the page says so, and fcaReady rejects with the same message.
-      const bare = await context.newPage();
-      await bare.addInitScript(() => {
-        Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined });
-      });
-      await bare.goto(`${url}/app/`);
-      await bare.waitForFunction(() => "fcaReady" in globalThis);
-      const rejected = await bare.evaluate(() =>
-        (globalThis as any).fcaReady.then(() => "resolved", (e: Error) => e.message)
-      );
-      assert.match(rejected, /^This browser offers no WebGPU\. fca runs on WebGPU/);
-      assert.equal(await bare.textContent("#gpu"), rejected);
-      assert.equal(await bare.isVisible("#gpu"), true);
-      await bare.close();
+      // Any static host serves the built folder: the page loads and takes its model from there;
+      // and without WebGPU it says so, and fcaReady rejects with the same message.
+      const host = staticHost(site);
+      try {
+        const plain = await context.newPage();
+        await plain.goto(`${host.url}/`);
+        await plain.waitForFunction(
+          () =>
+            /resnet50v2-stage2\.onnx .*from this site/.test(
+              (globalThis as any).document.getElementById("model").textContent,
+            ),
+          undefined,
+          { timeout: 60_000 },
+        );
+        await plain.close();
+        assert.ok(host.served.includes("/resnet50v2-stage2.onnx"), host.served.join(" "));
+        const bare = await context.newPage();
+        await bare.addInitScript(() => {
+          Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined });
+        });
+        await bare.goto(`${host.url}/`);
+        await bare.waitForFunction(() => "fcaReady" in globalThis);
+        const rejected = await bare.evaluate(() =>
+          (globalThis as any).fcaReady.then(() => "resolved", (e: Error) => e.message)
+        );
+        assert.match(rejected, /^This browser offers no WebGPU\. fca runs on WebGPU/);
+        assert.equal(await bare.textContent("#gpu"), rejected);
+        assert.equal(await bare.isVisible("#gpu"), true);
+        await bare.close();
+      } finally {
+        await host.server.shutdown();
+      }
+      const origins = new Set([new URL(url).origin, host.url]); // the two sites' own origins
 
       // Privacy: every request went to the page's own origin (the model, wasm and kernels too).
-      const origin = new URL(url).origin;
       const elsewhere = requests.filter((u) =>
-        !u.startsWith(`${origin}/`) && !/^(blob|data):/.test(u)
+        !origins.has(new URL(u).origin) && !/^(blob|data):/.test(u)
       );
       assert.deepEqual(elsewhere, []);
       const paths = new Set(requests.map((u) => new URL(u).pathname));
@@ -265,3 +283,28 @@ Deno.test({
     }
   },
 });
+
+/** A plain static file server over `dir` (as any web host), logging the paths it served. */
+function staticHost(dir: string) {
+  const types: Record<string, string> = {
+    html: "text/html",
+    js: "text/javascript",
+    css: "text/css",
+    json: "application/json",
+    wasm: "application/wasm",
+  };
+  const served: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname.replace(/\/$/, "/index.html");
+    if (path.includes("..")) return new Response("no", { status: 404 });
+    try {
+      const body = await Deno.readFile(`${dir}${path}`);
+      served.push(path);
+      const type = types[path.slice(path.lastIndexOf(".") + 1)] ?? "application/octet-stream";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  return { server, url: `http://127.0.0.1:${server.addr.port}`, served };
+}
