@@ -113,6 +113,21 @@ Deno.test({
         /resnet50v2-stage2\.onnx .*from this site/,
       );
 
+      // Bad input is one line, as on the command line.
+      const refused = await page.evaluate(() => {
+        const detect = (globalThis as any).fcaDetect;
+        const why = (p: Promise<unknown>) => p.then(() => "resolved", (e: Error) => e.message);
+        return Promise.all([
+          why(detect(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))),
+          why(detect(new Uint8Array(8), { params: { patch: 4 } })),
+          why(detect(new Uint8Array(8), { model: "x.onnx" })),
+        ]);
+      });
+      assert.match(refused[0], /^image: /);
+      assert.match(refused[1], /^params\.patch must be an odd integer/);
+      assert.match(refused[2], /^option 'model' belongs to the page/);
+      assert.ok(refused.every((m) => !m.includes("\n")), refused.join(" | "));
+
       const figures: string[] = [];
       const maps = new Map<string, Float32Array>();
       for (const [name, path] of [["texture.png", demo], ["steel.png", steel]] as const) {

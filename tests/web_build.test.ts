@@ -116,6 +116,11 @@ Deno.test({
       const again = await buildWeb({ out, model: false, quiet: true });
       assert.equal(again.model, undefined);
       assert.ok(!(await exists(`${out}/stale.txt`)) && !(await exists(`${out}/model.json`)));
+      await Deno.mkdir(`${dir}/empty`);
+      assert.equal(
+        (await buildWeb({ out: `${dir}/empty`, model: false, quiet: true })).files > 30,
+        true,
+      );
       const other = `${dir}/mine`;
       await Deno.mkdir(other);
       await Deno.writeTextFile(`${other}/keep.txt`, "mine");

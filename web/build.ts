@@ -107,7 +107,7 @@ export async function buildWeb(opts: {
   }
 }
 
-/** Refuse to replace a folder that is not an earlier build (or a file). */
+/** Refuse to replace anything but an earlier build or an empty folder. */
 async function checkReplaceable(out: string): Promise<void> {
   let stat: Deno.FileInfo;
   try {
@@ -118,7 +118,8 @@ async function checkReplaceable(out: string): Promise<void> {
   }
   const isBuild = stat.isDirectory &&
     await Deno.stat(`${out}/${MARKER}`).then(() => true, () => false);
-  if (!isBuild) {
+  const isEmpty = stat.isDirectory && (await Array.fromAsync(Deno.readDir(out))).length === 0;
+  if (!isBuild && !isEmpty) {
     throw new Error(`--out ${out}: exists and is not an earlier build of the app; not replaced`);
   }
 }

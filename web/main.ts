@@ -195,7 +195,8 @@ async function run(bytes: Uint8Array, name: string): Promise<void> {
     last = { detection, name, bytes };
     show(detection, name);
   } catch (err) {
-    setStatus(`${name}: ${oneLine(err)}`, true);
+    const message = oneLine(err);
+    setStatus(message.startsWith(`${name}:`) ? message : `${name}: ${message}`, true);
   } finally {
     $("drop").removeAttribute("aria-disabled");
   }
