@@ -182,7 +182,7 @@ export async function loadManifestFor(
   const key = `${modelPath}\0${stat.size}\0${stat.mtime?.getTime()}\0${lookup.output ?? ""}`;
   let hit = cache.get(key);
   if (!hit) {
-    hit = describe(modelPath, lookup.output);
+    hit = describe(fileSource(modelPath), lookup.output);
     cache.set(key, hit);
     hit.catch(() => cache.delete(key));
   }
@@ -222,8 +222,7 @@ export function describeModelBytes(
   }, opts.output);
 }
 
-async function describe(source: ModelSource | string, output?: string): Promise<ModelManifest> {
-  const src = typeof source === "string" ? fileSource(source) : source;
+async function describe(src: ModelSource, output?: string): Promise<ModelManifest> {
   const path = src.path;
   const sig = await src.signature().catch((e) => {
     throw new Error(`model ${path}: cannot read ONNX graph: ${(e as Error).message}`);
