@@ -1,7 +1,8 @@
 /**
  * The architecture as a test: modules import only from their own floor or below (base and the
  * design table at the bottom, then io, fca, gpu and features, pipeline and eval, cli), and the
- * import graph has no cycles.
+ * import graph has no cycles. The browser app (`web/`) sits on top, beside the CLI: it imports
+ * the pipeline and what is under it, and nothing in `src/` imports it.
  */
 import assert from "node:assert/strict";
 
@@ -93,4 +94,42 @@ Deno.test("layering: the checker sees an upward import (self-test)", () => {
     importsOf("cli/detect.ts").includes("pipeline/detector.ts"),
     "cli/detect.ts imports the detector",
   );
+});
+
+const WEB = new URL("../web/", import.meta.url);
+
+/** Relative imports of a module given by URL, resolved to URLs. */
+function importUrls(url: URL): URL[] {
+  const text = Deno.readTextFileSync(url)
+    .split("\n").filter((line) => !/^\s*(\*|\/\/)/.test(line)).join("\n");
+  return [
+    ...text.matchAll(/(?:from|import)\s*(?:\{[^}]*\}\s*from\s*)?\(?\s*"(\.{1,2}\/[^"]+\.ts)"/g),
+    ...text.matchAll(/new URL\(\s*"(\.{1,2}\/[^"]+\.ts)"/g),
+  ].map((m) => new URL(m[1], url));
+}
+
+Deno.test("layering: web/ imports src/ up to the pipeline (not cli, serve, fleet); src/ never web/", () => {
+  const webModules = [...Deno.readDirSync(WEB)].filter((e) => e.isFile && e.name.endsWith(".ts"));
+  assert.ok(webModules.length >= 5, "the walk found the app's modules");
+  const wrong: string[] = [];
+  let fromSrc = 0;
+  for (const e of webModules) {
+    for (const dep of importUrls(new URL(e.name, WEB))) {
+      if (dep.href.startsWith(WEB.href)) continue;
+      if (!dep.href.startsWith(SRC.href)) {
+        wrong.push(`web/${e.name} -> ${dep.pathname}`);
+        continue;
+      }
+      fromSrc++;
+      const path = dep.href.slice(SRC.href.length);
+      if (floorOf(path) > floorOf("pipeline/detector.ts")) wrong.push(`web/${e.name} -> ${path}`);
+    }
+  }
+  for (const m of MODULES) {
+    for (const dep of importUrls(new URL(m, SRC))) {
+      if (dep.href.startsWith(WEB.href)) wrong.push(`src/${m} -> web/`);
+    }
+  }
+  assert.deepEqual(wrong, []);
+  assert.ok(fromSrc > 10, "web/ imports the pipeline rather than a copy of it");
 });

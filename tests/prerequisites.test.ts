@@ -23,6 +23,7 @@ const SHARED_FILES = [
   `${GOLDEN_DIR}/pipeline_crackforest/fca_upsampled_stable.npy`,
   MODEL_PATH,
   `${SHARED_DIR}/models/vgg19norm-conv1_2.onnx`,
+  `${SHARED_DIR}/datasets/neu_seg_dev/neu_steel/test/scratches/001.png`,
 ];
 const missing = SHARED_FILES.filter((p) => !exists(p));
 const adapter = await navigator.gpu?.requestAdapter().catch(() => null) ?? null;

@@ -1,14 +1,15 @@
 /**
  * Backbone descriptions: which tensor goes in, which comes out, its stride, channels and input
  * normalisation. Looked up for a model file from a sidecar JSON, the project's
- * models/manifest.json (by file name or sha256), or, failing both, the graph itself.
+ * models/manifest.json (by file name or sha256), or, failing both, the graph itself. A model
+ * file on disk ({@link loadManifestFor}) and a model in memory ({@link describeModelBytes}, the
+ * browser app) go through the same lookup; only the file has a sidecar.
  * @module
  */
 import { baseName } from "../base/paths.ts";
 
-import { createHash } from "node:crypto";
 import builtinJson from "../../models/manifest.json" with { type: "json" };
-import { type GraphSignature, readGraphSignature } from "./onnx_proto.ts";
+import { type GraphSignature, graphSignatureOf, readGraphSignature } from "./onnx_proto.ts";
 
 /** Per-channel RGB normalisation applied before the backbone: `(x - mean) / std`, x in [0,1]. */
 export interface Normalisation {
@@ -132,6 +133,8 @@ export function parseManifestEntry(
 
 /** Hex sha256 of a file, streamed in chunks (constant memory for any model size). */
 export async function sha256File(path: string): Promise<string> {
+  // Loaded here, not at the top: this module also runs in a browser, which has no node:crypto.
+  const { createHash } = await import("node:crypto");
   const hash = createHash("sha256");
   const file = await Deno.open(path, { read: true });
   try {
@@ -145,6 +148,17 @@ export async function sha256File(path: string): Promise<string> {
     file.close();
   }
   return hash.digest("hex");
+}
+
+/** Hex sha256 of bytes in memory (Web Crypto: Deno and browsers). */
+export async function sha256Bytes(bytes: Uint8Array): Promise<string> {
+  if (!globalThis.crypto?.subtle) {
+    throw new Error(
+      "sha256: Web Crypto is unavailable (a browser offers it to https and localhost only)",
+    );
+  }
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const cache = new Map<string, Promise<ModelManifest>>();
@@ -168,18 +182,52 @@ export async function loadManifestFor(
   const key = `${modelPath}\0${stat.size}\0${stat.mtime?.getTime()}\0${lookup.output ?? ""}`;
   let hit = cache.get(key);
   if (!hit) {
-    hit = describe(modelPath, lookup.output);
+    hit = describe(fileSource(modelPath), lookup.output);
     cache.set(key, hit);
     hit.catch(() => cache.delete(key));
   }
   return structuredClone(await hit);
 }
 
-async function describe(path: string, output?: string): Promise<ModelManifest> {
-  const sig = await readGraphSignature(path).catch((e) => {
+/** What the lookup needs of a model: its name, graph signature, sha256 and sidecar entry. */
+interface ModelSource {
+  /** Path or name, for messages. */
+  path: string;
+  /** Base name, matched against the manifest's `file`. */
+  base: string;
+  signature(): Promise<GraphSignature>;
+  sha256(): Promise<string>;
+  sidecar(): Promise<ModelManifest | undefined>;
+}
+
+/**
+ * Describe a model held in memory (the browser app): the models/manifest.json entry matching
+ * `name` (its file name) or its sha256, else `entry` when given (e.g. the serving origin's
+ * description of its model), else its graph, exactly as {@link loadManifestFor} does for a file
+ * (`entry` plays the part of the file's sidecar and wins over the manifest). `sha256` saves
+ * hashing when the caller has it.
+ */
+export function describeModelBytes(
+  bytes: Uint8Array,
+  name: string,
+  opts: ManifestLookup & { sha256?: string; entry?: ModelManifest } = {},
+): Promise<ModelManifest> {
+  let sha: Promise<string> | undefined;
+  return describe({
+    path: name,
+    base: baseName(name),
+    signature: () => graphSignatureOf(bytes, name),
+    sha256: () => sha ??= opts.sha256 ? Promise.resolve(opts.sha256) : sha256Bytes(bytes),
+    sidecar: () => Promise.resolve(opts.entry && { ...opts.entry, file: baseName(name) }),
+  }, opts.output);
+}
+
+async function describe(src: ModelSource, output?: string): Promise<ModelManifest> {
+  const path = src.path;
+  const sig = await src.signature().catch((e) => {
     throw new Error(`model ${path}: cannot read ONNX graph: ${(e as Error).message}`);
   });
-  const m = await entryFor(path, sig);
+  const m = await entryFor(src, sig);
   const outputs = sig.outputs.map((v) => v.name);
   if (output !== undefined && output !== m.output) {
     // Another output than the entry describes: its stride and channels are measured at run time.
@@ -187,28 +235,38 @@ async function describe(path: string, output?: string): Promise<ModelManifest> {
   } else if (output === undefined && m.origin === "graph" && outputs.length > 1) {
     throw new Error(
       `model ${path} has ${outputs.length} outputs (${outputs.join(", ")}) and no manifest ` +
-        `entry: choose one with --output NAME (library: output:) or a sidecar ${
-          baseName(path)
-        }.json`,
+        `entry: choose one with --output NAME (library: output:) or a sidecar ${src.base}.json`,
     );
   }
   return { ...checked(path, sig, m), outputs };
 }
 
-async function entryFor(path: string, sig: GraphSignature): Promise<ModelManifest> {
+/** A model file on disk as a {@link ModelSource}. */
+function fileSource(path: string): ModelSource {
   const base = baseName(path);
-  const sidecar = await readSidecar(path, base);
+  return {
+    path,
+    base,
+    signature: () => readGraphSignature(path),
+    sha256: () => sha256File(path),
+    sidecar: () => readSidecar(path, base),
+  };
+}
+
+async function entryFor(src: ModelSource, sig: GraphSignature): Promise<ModelManifest> {
+  const base = src.base;
+  const sidecar = await src.sidecar();
   if (sidecar) return { ...sidecar, origin: "sidecar" };
   const byName = BUILTIN_MANIFEST.find((m) => m.file === base);
   if (byName) return { ...byName, origin: "manifest" };
   if (BUILTIN_MANIFEST.some((m) => m.sha256)) {
-    const sha = await sha256File(path);
+    const sha = await src.sha256();
     const bySha = BUILTIN_MANIFEST.find((m) => m.sha256 === sha);
     if (bySha) return { ...bySha, origin: "manifest" };
   }
   const inputs = graphInputs(sig);
   if (inputs.length === 0 || sig.outputs.length === 0) {
-    throw new Error(`model ${path}: graph has no inputs or no outputs`);
+    throw new Error(`model ${src.path}: graph has no inputs or no outputs`);
   }
   return {
     file: base,

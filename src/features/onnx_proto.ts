@@ -672,28 +672,51 @@ export interface GraphSignature {
   initializerNames: Set<string>;
 }
 
-/** Read-through window over a file, so field scanning costs few reads and little memory. */
-class FileWindow {
-  private start = 0;
-  private data = new Uint8Array(0);
-  constructor(private file: Deno.FsFile, readonly size: number, readonly path: string) {}
+/**
+ * Random access to a model's bytes: a file read through a window (a model on disk need not fit
+ * in memory to be described) or bytes already in memory (the browser app).
+ */
+interface ByteSource {
+  readonly size: number;
+  /** Bytes [pos, pos + n) (fewer at the end). */
+  read(pos: number, n: number): Promise<Uint8Array>;
+}
 
-  async get(pos: number, n: number): Promise<Uint8Array> {
-    n = Math.min(n, this.size - pos);
-    if (pos < this.start || pos + n > this.start + this.data.length) {
-      const len = Math.min(Math.max(n, 1 << 16), this.size - pos);
-      const buf = new Uint8Array(len);
-      await this.file.seek(pos, Deno.SeekMode.Start);
-      let off = 0;
-      while (off < len) {
-        const got = await this.file.read(buf.subarray(off));
-        if (got === null) throw new Error(`${this.path}: file shrank while reading`);
-        off += got;
+/** Read-through window over a file, so field scanning costs few reads and little memory. */
+function fileSource(file: Deno.FsFile, size: number, path: string): ByteSource {
+  let start = 0, data = new Uint8Array(0);
+  return {
+    size,
+    async read(pos, n) {
+      n = Math.min(n, size - pos);
+      if (pos < start || pos + n > start + data.length) {
+        const len = Math.min(Math.max(n, 1 << 16), size - pos);
+        const buf = new Uint8Array(len);
+        await file.seek(pos, Deno.SeekMode.Start);
+        let off = 0;
+        while (off < len) {
+          const got = await file.read(buf.subarray(off));
+          if (got === null) throw new Error(`${path}: file shrank while reading`);
+          off += got;
+        }
+        start = pos;
+        data = buf;
       }
-      this.start = pos;
-      this.data = buf;
-    }
-    return this.data.subarray(pos - this.start, pos - this.start + n);
+      return data.subarray(pos - start, pos - start + n);
+    },
+  };
+}
+
+/** Protobuf field scanning over a {@link ByteSource}. */
+class FieldScanner {
+  constructor(private source: ByteSource, readonly path: string) {}
+
+  get size(): number {
+    return this.source.size;
+  }
+
+  get(pos: number, n: number): Promise<Uint8Array> {
+    return this.source.read(pos, n);
   }
 
   /** Visit the fields in [start, end): number, wire type, payload range. */
@@ -738,29 +761,43 @@ class FileWindow {
 export async function readGraphSignature(path: string): Promise<GraphSignature> {
   const file = await Deno.open(path, { read: true });
   try {
-    const w = new FileWindow(file, (await file.stat()).size, path);
-    const sig: GraphSignature = { inputs: [], outputs: [], initializerNames: new Set() };
-    let sawGraph = false;
-    await w.scan(0, w.size, async (f, wire, from, to) => {
-      if (f !== 7 || wire !== WIRE_LEN) return;
-      sawGraph = true;
-      await w.scan(from, to, async (gf, gw, gFrom, gTo) => {
-        if (gw !== WIRE_LEN) return;
-        if (gf === 11 || gf === 12) {
-          const v = decodeValueInfo((await w.get(gFrom, gTo - gFrom)).slice());
-          (gf === 11 ? sig.inputs : sig.outputs).push(v);
-        } else if (gf === 5) {
-          await w.scan(gFrom, gTo, async (tf, tw, tFrom, tTo) => {
-            if (tf === 8 && tw === WIRE_LEN) {
-              sig.initializerNames.add(utf8.decode(await w.get(tFrom, tTo - tFrom)));
-            }
-          });
-        }
-      });
-    });
-    if (!sawGraph) throw new Error(`${path}: not an ONNX model (no graph)`);
-    return sig;
+    return await scanSignature(
+      new FieldScanner(fileSource(file, (await file.stat()).size, path), path),
+    );
   } finally {
     file.close();
   }
+}
+
+/** {@link readGraphSignature} of a model in memory (`name` names it in messages). */
+export function graphSignatureOf(bytes: Uint8Array, name = "model"): Promise<GraphSignature> {
+  const source: ByteSource = {
+    size: bytes.length,
+    read: (pos, n) => Promise.resolve(bytes.subarray(pos, Math.min(pos + n, bytes.length))),
+  };
+  return scanSignature(new FieldScanner(source, name));
+}
+
+async function scanSignature(w: FieldScanner): Promise<GraphSignature> {
+  const sig: GraphSignature = { inputs: [], outputs: [], initializerNames: new Set() };
+  let sawGraph = false;
+  await w.scan(0, w.size, async (f, wire, from, to) => {
+    if (f !== 7 || wire !== WIRE_LEN) return;
+    sawGraph = true;
+    await w.scan(from, to, async (gf, gw, gFrom, gTo) => {
+      if (gw !== WIRE_LEN) return;
+      if (gf === 11 || gf === 12) {
+        const v = decodeValueInfo((await w.get(gFrom, gTo - gFrom)).slice());
+        (gf === 11 ? sig.inputs : sig.outputs).push(v);
+      } else if (gf === 5) {
+        await w.scan(gFrom, gTo, async (tf, tw, tFrom, tTo) => {
+          if (tf === 8 && tw === WIRE_LEN) {
+            sig.initializerNames.add(utf8.decode(await w.get(tFrom, tTo - tFrom)));
+          }
+        });
+      }
+    });
+  });
+  if (!sawGraph) throw new Error(`${w.path}: not an ONNX model (no graph)`);
+  return sig;
 }

@@ -111,6 +111,7 @@ let gpuPromise: Promise<GpuContext | null> | undefined;
  * unset (headless servers, CI). Point it at a private folder so every error line stays ours.
  */
 function quietMesa(): void {
+  if (typeof Deno === "undefined") return; // a browser: its adapter is not ours to quiet
   try {
     if (Deno.env.get("XDG_RUNTIME_DIR")) return;
     const tmp = Deno.env.get("TMPDIR") ?? "/tmp";

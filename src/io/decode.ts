@@ -3,16 +3,17 @@
  * into planar float RGB, with the format sniffed from
  * magic bytes and the header checked before anything large is allocated. Non-interlaced 8- and
  * 16-bit gray, gray+alpha, RGB and RGBA PNGs (nearly all photos and masks) are inflated by Deno's
- * native zlib and unfiltered here, about twice as fast as fast-png, which reads the rest.
+ * native zlib (fflate in a browser, `src/base/zlib.ts`) and unfiltered here, about twice as fast
+ * as fast-png, which reads the rest.
  * @module
  */
 
 import { decode as decodePngLib } from "../base/npm/fast_png.ts";
-import { crc32, inflateSync } from "node:zlib";
 import jpeg from "../base/npm/jpeg_js.ts";
 import { mozjpeg } from "../base/npm/jsquash_jpeg.ts";
 import type { RgbImage } from "./types.ts";
 import { concatBytes } from "../base/bytes.ts";
+import { InflateLimitError, zlib } from "../base/zlib.ts";
 
 /** Largest accepted width or height in pixels. */
 export const MAX_IMAGE_SIDE = 65535;
@@ -197,7 +198,7 @@ function unpackBits(packed: ArrayLike<number>, width: number, height: number, de
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 4: 2, 6: 4 };
 
 /**
- * The native path: every chunk's CRC checked, the IDAT stream inflated by `node:zlib`, the rows
+ * The fast path: every chunk's CRC checked, the IDAT stream inflated by {@link zlib}, the rows
  * unfiltered (PNG filter types 0–4). For non-interlaced 8- and 16-bit gray/RGB(A) images.
  */
 function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Samples {
@@ -209,7 +210,7 @@ function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Sa
     const length = view.getUint32(offset);
     const body = bytes.subarray(offset + 4, offset + 8 + length);
     const type = ascii(bytes, offset + 4, 4);
-    if ((crc32(body) >>> 0) !== view.getUint32(offset + 8 + length)) {
+    if (zlib.crc32(body) !== view.getUint32(offset + 8 + length)) {
       fail(name, `corrupt PNG data (CRC mismatch in the ${type} chunk at byte ${offset})`);
     }
     if (type === "IDAT") idat.push(body.subarray(4));
@@ -222,9 +223,9 @@ function decodePngNative(bytes: Uint8Array, name: string, header: PngHeader): Sa
   try {
     // The cap keeps a crafted stream (a "zip bomb") from inflating beyond what the header allows.
     const data = idat.length === 1 ? idat[0] : concatBytes(idat);
-    raw = inflateSync(data, { maxOutputLength: need + 65536 });
+    raw = zlib.inflate(data, need + 65536);
   } catch (e) {
-    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+    if (e instanceof InflateLimitError) {
       fail(name, `corrupt PNG data (image data inflates beyond the ${need} bytes it should hold)`);
     }
     fail(name, `corrupt PNG data (${reason(e)})`);

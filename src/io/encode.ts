@@ -1,13 +1,14 @@
 /**
  * PNG encoding (8-bit) for heatmaps, overlays and masks. The compression is Deno's native zlib
- * (`node:zlib`), about twice as fast as a JavaScript deflate at the same level: at 1024² the
- * outputs' PNG encoding is most of the time spent writing them.
+ * (`node:zlib`, through `src/base/zlib.ts`; fflate in a browser), about twice as fast as a
+ * JavaScript deflate at the same level: at 1024² the outputs' PNG encoding is most of the time
+ * spent writing them.
  * @module
  */
 
-import { crc32, deflateSync } from "node:zlib";
 import type { RgbImage } from "./types.ts";
 import { concatBytes } from "../base/bytes.ts";
+import { zlib } from "../base/zlib.ts";
 
 /** A zlib compression level. */
 export type ZlibLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
@@ -126,7 +127,7 @@ export function encodePng(
     );
   }
   const raw = filterRows(pixels, width, height, channels, filter);
-  const idat = deflateSync(raw, { level });
+  const idat = zlib.deflate(raw, level);
   const header = new Uint8Array(13);
   const view = new DataView(header.buffer);
   view.setUint32(0, width);
@@ -151,7 +152,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   view.setUint32(0, data.length);
   for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
   out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)) >>> 0);
+  view.setUint32(8 + data.length, zlib.crc32(out.subarray(4, 8 + data.length)));
   return out;
 }
 

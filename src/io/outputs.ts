@@ -80,21 +80,24 @@ export function encodeOutput(kind: OutputKind, det: RenderedMap, image: RgbImage
         HEATMAP_PNG.level,
         HEATMAP_PNG.filter,
       );
-    case "overlay": {
-      const rgb = det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA));
-      return encodePng(
-        width,
-        height,
-        det.mask ? drawOutlines(rgb, width, height, det.mask) : rgb,
-        3,
-      );
-    }
+    case "overlay":
+      return encodePng(width, height, overlayPixels(det, image), 3);
     case "npy":
       return encodeNpy(det.map.data, [det.map.height, det.map.width]);
     case "mask":
       if (!det.mask) throw new Error("outputs: a mask output needs the decision's region mask");
       return encodeMaskPng(det.mask, width, height);
   }
+}
+
+/**
+ * The overlay picture as interleaved RGB8: the heatmap blended over `image` (opacity
+ * {@link OVERLAY_ALPHA}), the decision's regions outlined when `det` has a mask.
+ */
+export function overlayPixels(det: RenderedMap, image: RgbImage): Uint8Array {
+  const { width, height } = image;
+  const rgb = det.overlay ?? rgbaToRgb(overlay(image, det.heatmap, OVERLAY_ALPHA));
+  return det.mask ? drawOutlines(rgb, width, height, det.mask) : rgb;
 }
 
 /** Encode and write the outputs of `det` for `image` (all, or `kinds`). Returns the paths. */

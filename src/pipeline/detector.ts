@@ -40,6 +40,8 @@ import {
   isNeural,
   type LoadedModel,
   loadModel,
+  type ModelBytes,
+  modelFromBytes,
   paddedDeviceSource,
   paddedHostSource,
 } from "./feature_sources.ts";
@@ -214,18 +216,26 @@ export class Detector {
   /**
    * Build a detector: validates the options, picks the backend, then looks up its feature
    * source, map engine and tiler, compiling everything once. Errors name library options
-   * (`params.patch`, `model`); the CLI passes `{ naming: "flag" }` for its flags.
+   * (`params.patch`, `model`); the CLI passes `{ naming: "flag" }` for its flags. `how.model`
+   * gives the model's bytes instead of a file (the browser app, which has no file system);
+   * `how.syncTimings` makes the webgpu backend wait for the GPU after each stage, so that the
+   * timings are each stage's own (the backbone's GPU work otherwise counts in the next stage).
    */
   static async create(
     opts: DetectorOptions = {},
-    how: { naming?: OptionNaming } = {},
+    how: { naming?: OptionNaming; model?: ModelBytes; syncTimings?: boolean } = {},
   ): Promise<Detector> {
     const naming = how.naming ?? "option";
     const settings = detectorSettings(opts, naming);
     const design: Design = settings;
-    const model = isNeural(design)
-      ? await loadModel(design, settings.model, settings.output, naming)
-      : undefined;
+    if (how.model && settings.model !== undefined) {
+      throw new Error(`${naming === "flag" ? "--model" : "model:"} and model bytes both given`);
+    }
+    const model = !isNeural(design)
+      ? undefined
+      : how.model
+      ? await modelFromBytes(how.model, settings.output)
+      : await loadModel(design, settings.model, settings.output, naming);
     // k-NN references, aota and --pca run on the CPU only.
     const gpuCapable = runsOnGpu(design);
     if (!gpuCapable && settings.backend === "webgpu") {
@@ -237,7 +247,7 @@ export class Detector {
     }
     const choice = await chooseBackend(gpuCapable ? settings.backend : "cpu");
     const make = choice.backend === "webgpu" && choice.gpu ? gpuForward : cpuForward;
-    const forward = await make(settings, model, choice.gpu?.device);
+    const forward = await make(settings, model, choice.gpu?.device, how.syncTimings);
     const reason = gpuCapable
       ? choice.reason
       : `--reference knn / --stats aota / --pca run on the CPU`;
@@ -245,7 +255,8 @@ export class Detector {
     const engine = choice.gpu
       ? `WebGPU on ${choice.gpu.description}`
       : `${forward.runtime}; FCA on ${threads} CPU thread${threads === 1 ? "" : "s"}`;
-    if (choice.gpu?.isFallback && settings.backend === "webgpu") {
+    // (Not in a browser: the page has no cpu backend to suggest instead.)
+    if (choice.gpu?.isFallback && settings.backend === "webgpu" && typeof Deno !== "undefined") {
       warnOnce(
         `fca: warning: ${naming === "flag" ? "--backend webgpu" : 'backend: "webgpu"'} runs on ` +
           `the software adapter ${choice.gpu.description}, typically 10x slower than the cpu backend`,
@@ -419,10 +430,11 @@ async function gpuForward(
   settings: PipelineSettings,
   model: LoadedModel | undefined,
   device?: GPUDevice,
+  sync = false,
 ): Promise<Forward> {
   const source: DeviceSource = await paddedDeviceSource(
     device!,
-    await deviceSource(device!, settings, model),
+    await deviceSource(device!, settings, model, { sync }),
     model ? settings.pad : 0,
     model?.manifest.stride ?? 1,
   );

@@ -10,7 +10,7 @@ import type { BackboneSpec, HostFeatureExtractor } from "../features/backbone.ts
 import { createCpuBackbone } from "../features/backbone_cpu.ts";
 import { type GpuFeatures, WebGpuBackbone } from "../features/backbone_webgpu.ts";
 import { handcraftedFeatures } from "../features/handcrafted.ts";
-import { loadManifestFor, type ModelManifest } from "../features/manifest.ts";
+import { describeModelBytes, loadManifestFor, type ModelManifest } from "../features/manifest.ts";
 import {
   defaultModelLocations,
   ensureModelPath,
@@ -51,7 +51,33 @@ export async function loadModel(
     ? resolveVggPath(model, optionName)
     : await ensureModelPath(model, { optionName });
   const manifest = await loadManifestFor(path, { output });
-  let bytes: Uint8Array = await Deno.readFile(path);
+  return loadedModel(manifest, await Deno.readFile(path), baseName(path));
+}
+
+/** A model held in memory (the browser app): what {@link loadModel} gives for a file. */
+export interface ModelBytes {
+  /** The ONNX file's contents. */
+  bytes: Uint8Array;
+  /** Its file name (matched against models/manifest.json; named in messages). */
+  name: string;
+  /** Its sha256 when known (saves hashing). */
+  sha256?: string;
+  /** A description from elsewhere (e.g. the serving origin), as a file's sidecar would give. */
+  entry?: ModelManifest;
+}
+
+/** {@link loadModel} for a model already in memory: no file is read. */
+export async function modelFromBytes(model: ModelBytes, output?: string): Promise<LoadedModel> {
+  const manifest = await describeModelBytes(model.bytes, model.name, {
+    output,
+    sha256: model.sha256,
+    entry: model.entry,
+  });
+  return loadedModel(manifest, model.bytes, baseName(model.name));
+}
+
+/** The model ready for the runtimes: cut to the one output in use when it has several. */
+function loadedModel(manifest: ModelManifest, bytes: Uint8Array, name: string): LoadedModel {
   // A model with several outputs: keep only the nodes the one in use needs (ORT computes every
   // node of a graph whatever the fetches; a multi-scale ResNet ran 2x slower uncut).
   if ((manifest.outputs?.length ?? 1) > 1) {
@@ -60,7 +86,7 @@ export async function loadModel(
   return {
     manifest,
     bytes,
-    name: baseName(path),
+    name,
     spec: {
       input: manifest.input,
       output: manifest.output,
@@ -149,17 +175,21 @@ export interface DeviceSource {
   dispose(): Promise<void>;
 }
 
-/** The device source of `design` on `device`. */
+/**
+ * The device source of `design` on `device`. With `sync`, each backbone stage waits for the GPU,
+ * so its time is the GPU's (else the backbone's work is counted by whichever stage waits next).
+ */
 export async function deviceSource(
   device: GPUDevice,
   design: Design,
   model: LoadedModel | undefined,
+  opts: { sync?: boolean } = {},
 ): Promise<DeviceSource> {
   if (model) {
     const backbone = await WebGpuBackbone.create(device, model.bytes, model.spec);
     return {
       runtime: "onnxruntime-web/webgpu",
-      run: (image) => backbone.run(image),
+      run: (image) => backbone.run(image, { sync: opts.sync }),
       host: hostFeatureExtractor(backbone),
       dispose: () => backbone.dispose(),
     };

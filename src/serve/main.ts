@@ -8,13 +8,17 @@ import { OptionError, PIPELINE_FLAGS, PIPELINE_HELP } from "../design.ts";
 import { DetectorPool } from "./detectors.ts";
 import { startServer } from "./server.ts";
 import { defaultIoWorkers } from "../io/io_pool.ts";
+import { resolveModelPath } from "../features/model_path.ts";
+import { AppFiles, DEFAULT_APP_ROOT } from "./app_files.ts";
 
 /** Help text of the serve command. */
 export const SERVE_HELP = `Usage: fca serve [options]
 Serves POST /v1/detect (body: a PNG or JPEG image; pipeline options as query parameters named as
 the flags below, e.g. ?patch=7; include=heatmap,overlay,mask,map adds the outputs as base64;
 threshold=T [min_area=N] adds a verdict, regions and the mask), GET /v1/health, GET /metrics
-(Prometheus) and the web page at /. One detector, built from the flags below, serves every request.
+(Prometheus), the web page at / and the browser app at /app (built by 'deno task web'; it runs
+the detector in the browser, with this server's model). One detector, built from the flags below,
+serves every request.
 
 Server options:
   --port N           TCP port (default 8080; 0 picks a free one)
@@ -29,6 +33,8 @@ Server options:
   --max-variants N   detectors kept for requests with other pipeline options (default 2)
   --io-workers N     threads decoding uploads and encoding outputs (default: the cores the
                      detector leaves free, at most 8; 0 = on the main thread)
+  --app DIR          folder of the browser app served at /app (default: dist/web of this
+                     project, built by 'deno task web')
 
 Pipeline options (the defaults of every request; --model, --backend, --threads only here):
 ${PIPELINE_HELP}`;
@@ -44,6 +50,7 @@ const SERVE_FLAGS = {
   "timeout-ms": { type: "string" },
   "max-variants": { type: "string" },
   "io-workers": { type: "string" },
+  app: { type: "string" },
 } as const;
 
 /** Run the serve command until SIGTERM/SIGINT; resolves to the exit code. */
@@ -80,15 +87,30 @@ export async function runServe(argv: string[]): Promise<number> {
     timeoutMs: int("timeout-ms", 120_000, 1, 86_400_000),
   };
   const maxVariants = int("max-variants", 2, 0, 16);
+  const appRoot = values.app === undefined
+    ? DEFAULT_APP_ROOT
+    : new URL(`${values.app.replace(/\/+$/, "")}/`, `file://${Deno.cwd()}/`);
   const pool = await DetectorPool.create(values, maxVariants);
+  // The page runs the server's own backbone (the default `onnx` features only: the page has no
+  // option naming another extractor's file).
+  const main = pool.main.settings;
+  const app = {
+    root: appRoot,
+    ...(main.features === "onnx"
+      ? { modelPath: resolveModelPath(main.model), output: main.output }
+      : {}),
+  };
   const server = await startServer(pool, {
     ...config,
     ioWorkers: ioWorkers ?? defaultIoWorkers(pool.main.threads),
+    app,
   });
+  const appBuilt = await new AppFiles(app).built();
   console.error(
     `fca serve: listening on ${server.url}/ (backend ${pool.main.backend}; ${pool.main.adapter}; ` +
       `${server.service.codec.size} io workers)` +
-      (token !== undefined ? "; bearer token required" : ""),
+      (token !== undefined ? "; bearer token required" : "") +
+      (appBuilt ? `; browser app at ${server.url}/app/` : "; /app not built (deno task web)"),
   );
   let signals = 0;
   const stop = (name: string) => () => {

@@ -9,6 +9,8 @@
  *   `timeout_ms` shortens the server's per-request timeout. The answer is the CLI's JSON line
  *   without file paths.
  * - `GET /v1/health`, `GET /metrics` (Prometheus), `GET /` (the web page, `static/`).
+ * - `GET /app/`: the browser app (`deno task web`), which runs the detector in the page itself,
+ *   with the server's model at `/app/model.json` and `/app/model.onnx` (`app_files.ts`).
  *
  * Load and bad input: a bounded line in front of the detector (503 + Retry-After when full), a
  * body limit (413), a pixel limit (413), unsupported types (415), undecodable images (400 with
@@ -25,6 +27,7 @@ import { decideHook, type DecisionRequest } from "./decision_hook.ts";
 import { detectionFields } from "../cli/detect.ts";
 import { type DetectorPool, REQUEST_FLAGS } from "./detectors.ts";
 import { Metrics } from "./metrics.ts";
+import { type AppConfig, AppError, AppFiles } from "./app_files.ts";
 
 /** Server settings (see `fca serve --help`). */
 export interface ServeConfig {
@@ -45,6 +48,8 @@ export interface ServeConfig {
   timeoutMs: number;
   /** Threads decoding uploads and encoding outputs (0: on the main thread). */
   ioWorkers: number;
+  /** The browser app served at `/app` (none: `/app` is not a route). */
+  app?: AppConfig;
 }
 
 export { INCLUDE_KINDS };
@@ -93,6 +98,8 @@ export class FcaService {
   readonly metrics = new Metrics();
   readonly admission: Admission;
   readonly codec: CodecPool;
+  /** The browser app's files, when configured. */
+  readonly app: AppFiles | undefined;
   #ready = true;
   #tokenDigest?: Uint8Array;
 
@@ -103,6 +110,7 @@ export class FcaService {
   ) {
     this.admission = new Admission(config.queue);
     this.codec = CodecPool.create(config.ioWorkers);
+    this.app = config.app ? new AppFiles(config.app) : undefined;
   }
 
   /** A service around `pool`. */
@@ -171,6 +179,7 @@ export class FcaService {
           { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } },
         );
     }
+    if (route === "/app" && this.app) return await this.#app(req, url);
     const file = this.files.get(url.pathname === "/index.html" ? "/" : url.pathname);
     if (file) {
       allow(req, "GET");
@@ -185,6 +194,26 @@ export class FcaService {
       });
     }
     throw new HttpError(404, `no route ${url.pathname}`);
+  }
+
+  /** `/app`: the browser app's files; its model needs the token when there is one. */
+  async #app(req: Request, url: URL): Promise<Response> {
+    allow(req, "GET");
+    if (url.pathname === "/app") {
+      // The page loads its files by relative URLs: they resolve under /app/ only.
+      return new Response(null, { status: 308, headers: { location: `/app/${url.search}` } });
+    }
+    const rest = url.pathname.slice("/app/".length);
+    if (this.app!.isModel(rest)) await this.#authorize(req);
+    try {
+      const { body, headers } = await this.app!.file(rest);
+      return new Response(req.method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
+        headers: { ...headers, "content-length": String(body.byteLength) },
+      });
+    } catch (err) {
+      if (err instanceof AppError) throw new HttpError(err.status, err.message);
+      throw err;
+    }
   }
 
   async #authorize(req: Request): Promise<void> {
@@ -446,6 +475,7 @@ function routeOf(path: string): string {
   if (path === "/" || path === "/index.html" || path === "/app.js" || path === "/style.css") {
     return "/static";
   }
+  if (path === "/app" || path.startsWith("/app/")) return "/app";
   return "other";
 }
 
