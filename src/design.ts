@@ -94,7 +94,17 @@ export interface PipelineSettings extends Design {
   pad: number;
   /** The image score ignores this many feature cells along every border (0 = the map's max). */
   scoreBorder: number;
+  /**
+   * `max`: the image score is the (interior) maximum of the map; `relative`: that maximum divided
+   * by the map's median, so that textures whose maps run high everywhere do not outscore defects.
+   */
+  imageScore: ImageScoreKind;
 }
+
+/** Values of `--image-score`. */
+export const IMAGE_SCORE_KINDS = ["max", "relative"] as const;
+/** How the image score is taken from the map. */
+export type ImageScoreKind = typeof IMAGE_SCORE_KINDS[number];
 
 /** The name of a setting. */
 export type SettingName = keyof PipelineSettings;
@@ -294,6 +304,16 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     changesMap: true,
   },
   {
+    name: "imageScore",
+    flag: "image-score",
+    arg: "S",
+    kind: { type: "choice", choices: IMAGE_SCORE_KINDS },
+    default: "max",
+    defaultText: "relative; paper: max",
+    help: "max: the map's (interior) max | relative: that max over the map's median",
+    changesMap: true,
+  },
+  {
     name: "bins",
     flag: "bins",
     arg: "B",
@@ -333,7 +353,7 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
  */
 export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> =
   {
-    default: { size: "auto", patch: 5, pad: 16, scoreBorder: 4 },
+    default: { size: "auto", patch: 3, pad: 16, scoreBorder: 4, imageScore: "relative" },
     paper: {},
   };
 
@@ -564,6 +584,7 @@ export function mapKeySettings(settings: PipelineSettings): Record<string, unkno
     // itself (its effect is in the resolved values): `--preset paper` keeps the old key.
     if (spec.name === "preset") continue;
     if ((spec.name === "pad" || spec.name === "scoreBorder") && !settings[spec.name]) continue;
+    if (spec.name === "imageScore" && settings.imageScore === "max") continue;
     if (spec.name === "output" && settings.output === undefined) continue;
     key[spec.name] = spec.name === "bins"
       ? settings.bins ?? DEFAULT_QFCA_BINS

@@ -39,12 +39,12 @@ function blobs(
   return { width: w, height: h, data };
 }
 
-Deno.test("decision: zero-shot half-maximum, two regions, verdict and normalised score", () => {
+Deno.test("decision: zero-shot threshold, two regions, verdict and normalised score", () => {
   const map = blobs(40, 30, 1, [[5, 5, 6, 4, 3], [25, 20, 3, 3, 2.5]]);
   const { decision, mask, score } = decide(map, { minArea: 4 });
   assert.equal(decision.threshold.source, "zero-shot");
-  // median ≈ 1.006, peak 3: threshold ≈ 2.003, both blobs above.
-  assert.ok(Math.abs(decision.threshold.value - 2.003) < 0.01);
+  // median ≈ 1.006, peak 3: threshold ≈ 1.006 + 0.4 · (3 − 1.006) ≈ 1.804, both blobs above.
+  assert.ok(Math.abs(decision.threshold.value - 1.804) < 0.01);
   assert.equal(decision.verdict, "defect");
   assert.deepEqual(decision.regions.map((r) => [r.area, r.bbox.x, r.bbox.y]), [[24, 5, 5], [
     9,

@@ -30,11 +30,14 @@ import { poolingBackbone } from "./_pooling_backbone.ts";
 Deno.test("presets: default and paper settings; explicit options win", () => {
   const d = resolveSettings({});
   assert.deepEqual(
-    [d.preset, d.size, d.patch, d.pad, d.scoreBorder, d.sigmaP, d.sigmaS],
-    ["default", "auto", 5, 16, 4, 3, 1],
+    [d.preset, d.size, d.patch, d.pad, d.scoreBorder, d.imageScore, d.sigmaP, d.sigmaS],
+    ["default", "auto", 3, 16, 4, "relative", 3, 1],
   );
   const p = resolveSettings({ preset: "paper" });
-  assert.deepEqual([p.size, p.patch, p.pad, p.scoreBorder], ["original", 9, 0, 0]);
+  assert.deepEqual(
+    [p.size, p.patch, p.pad, p.scoreBorder, p.imageScore],
+    ["original", 9, 0, 0, "max"],
+  );
   const mixed = resolveSettings({ preset: "paper", patch: 7, size: "auto" });
   assert.deepEqual([mixed.size, mixed.patch, mixed.pad], ["auto", 7, 0]);
   assert.throws(
@@ -118,7 +121,7 @@ gpuTest("gpu crop_features equals cropFeatures exactly", async () => {
 });
 
 Deno.test({
-  name: "detector: the default's score is the interior max of its feature map",
+  name: "detector: the default's score is the interior max of its feature map over its median",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -126,8 +129,24 @@ Deno.test({
     const d = await Detector.create({ features: "colors", backend: "cpu", scoreBorder: 4 });
     try {
       const det = await d.detect(image);
-      assert.equal(det.score, interiorMax(det.featureMap!, 4));
-      assert.deepEqual(det.used, { width: 50, height: 50, patch: 5 }, "enlarged to 50 cells");
+      const f = det.featureMap!;
+      const sorted = [...f.data].sort((a, b) => a - b), n = sorted.length;
+      const median = n % 2 ? sorted[n >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+      assert.ok(Math.abs(det.score - interiorMax(f, 4) / median) <= 1e-6 * det.score);
+      assert.equal(det.imageScore, det.score);
+      // --image-score max keeps the interior maximum itself.
+      const m = await Detector.create({
+        features: "colors",
+        backend: "cpu",
+        scoreBorder: 4,
+        imageScore: "max",
+      });
+      try {
+        assert.equal((await m.detect(image)).score, interiorMax(f, 4));
+      } finally {
+        await m.dispose();
+      }
+      assert.deepEqual(det.used, { width: 50, height: 50, patch: 3 }, "enlarged to 50 cells");
     } finally {
       await d.dispose();
     }
@@ -147,7 +166,7 @@ Deno.test({
     try {
       const a = await cpu.detect(image), b = await web.detect(image);
       assert.deepEqual(a.used, b.used);
-      assert.deepEqual(a.used, { width: 128, height: 128, patch: 5 });
+      assert.deepEqual(a.used, { width: 128, height: 128, patch: 3 });
       const err = relativeMaxError(b.map.data, a.map.data);
       assert.ok(err <= 1e-3, `relative error ${err}`);
       assert.ok(Math.abs(a.score - b.score) <= 1e-3 * a.score);

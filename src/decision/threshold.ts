@@ -22,7 +22,7 @@ export interface Threshold {
  * level at which a component of `minArea` pixels exists, the maximum for `minArea` 1).
  */
 export interface ZeroShotRule {
-  /** Fraction of the peak's height above the median (0.5: "half maximum"). */
+  /** Fraction of the peak's height above the median (default 0.4). */
   alpha: number;
   /** Floor in multiples of the median absolute deviation above the median (0: none). */
   k: number;
@@ -33,7 +33,7 @@ export interface ZeroShotRule {
 }
 
 /** The default zero-shot rule, chosen on the dev sets for pooled mask F1 (docs/decision.md). */
-export const DEFAULT_ZERO_SHOT_RULE: Readonly<ZeroShotRule> = Object.freeze({ alpha: 0.5, k: 0 });
+export const DEFAULT_ZERO_SHOT_RULE: Readonly<ZeroShotRule> = Object.freeze({ alpha: 0.4, k: 0 });
 
 /** Median and median absolute deviation (unscaled) of a sample. */
 export interface RobustStats {

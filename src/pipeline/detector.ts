@@ -8,6 +8,7 @@
 import {
   type BackendChoice,
   type Design,
+  type ImageScoreKind,
   type OptionNaming,
   type PipelineSettings,
   resolveSettings,
@@ -16,7 +17,7 @@ import {
   type SettingName,
 } from "../design.ts";
 import { patchForCells, workingSize } from "../fca/scale_rule.ts";
-import { interiorMax } from "../fca/image_score.ts";
+import { imageScoreOf } from "../fca/image_score.ts";
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
 import { CpuFca, defaultThreads } from "../fca/fast/mod.ts";
@@ -89,6 +90,8 @@ export interface DetectorOptions {
   pad?: number;
   /** The image score ignores N feature cells along each border (default preset 4, paper 0). */
   scoreBorder?: number;
+  /** `relative`: the image score is divided by the map's median (default preset), else `max`. */
+  imageScore?: ImageScoreKind;
   /** k of the k-NN reference (default 10). */
   knnK?: number;
   /** Step between k-NN candidate windows (default 1; larger is faster and coarser). */
@@ -292,9 +295,12 @@ export class Detector {
       const featureMap = await tiler.featureMap(input, params, tile, timings);
       det = { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
     } else det = { ...await this.forward.whole(input, out, params, timings), used };
-    // The image score leaves out the border band where the map is least reliable.
-    const band = this.settings.scoreBorder;
-    if (band > 0 && det.featureMap) det.score = det.imageScore = interiorMax(det.featureMap, band);
+    // The image score leaves out the border band where the map is least reliable and (relative)
+    // is taken against the map's own typical level.
+    const { scoreBorder, imageScore } = this.settings;
+    if ((scoreBorder > 0 || imageScore === "relative") && det.featureMap) {
+      det.score = det.imageScore = imageScoreOf(det.featureMap, scoreBorder, imageScore);
+    }
     return det;
   }
 
