@@ -26,7 +26,7 @@ let oHist: i32 = 0;
 let oRing: i32 = 0;
 let oV: i32 = 0;
 let oG: i32 = 0;
-let oPresent: i32 = 0;
+let oNeed: i32 = 0;
 let oSlot: i32 = 0;
 let oTiles: i32 = 0;
 let oCount: i32 = 0;
@@ -53,7 +53,7 @@ function reflect(i: i32, n: i32): i32 {
 
 function layout(H: i32, W: i32, T: i32, B: i32): void {
   const half = T >> 1, PH = H + 2 * half, PW = W + 2 * half, A = T * T;
-  const B4 = r4(B), W4 = r4(W), VW = r4(W4 + 2 * half + 4), G4 = r4(T);
+  const B4 = r4(B), W4 = r16(W), VW = r4(W4 + 2 * half + 4), G4 = r4(T);
   const tiles = (H / T) * (W / T);
   let at = 0;
   oPad = at;
@@ -74,8 +74,8 @@ function layout(H: i32, W: i32, T: i32, B: i32): void {
   at += r16(B * VW * 4);
   oG = at;
   at += r16(G4 * 4);
-  oPresent = at;
-  at += r16(B);
+  oNeed = at;
+  at += r16(B * (W4 / 16 + 1) * 4);
   oSlot = at;
   at += r16(T * 4);
   oTiles = at;
@@ -152,7 +152,7 @@ function medianRef(scr: usize, H: i32, W: i32, T: i32, B: i32): void {
 // Window row r's averaged errors into ring slot `slot` ([bin][column], W4 columns a bin). The
 // column histograms (colHist) hold window row r−1's counts on entry when r > 0.
 function errorRow(scr: usize, r: i32, slot: i32, W: i32, T: i32, B: i32): void {
-  const half = T >> 1, PW = W + 2 * half, A = T * T, B4 = r4(B), W4 = r4(W);
+  const half = T >> 1, PW = W + 2 * half, A = T * T, B4 = r4(B), W4 = r16(W);
   const pad = scr + oPad, col = scr + oCol, hist = scr + oHist, phi = scr + oPhi;
   const inv = scr + oInv, phiRow = (A + 1) << 2, binStride = W4 << 2;
   if (r > 0) {
@@ -186,6 +186,7 @@ function errorRow(scr: usize, r: i32, slot: i32, W: i32, T: i32, B: i32): void {
       const h = load<i32>(hist + (b << 2)), hi = cum + h;
       const e = (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2));
       store<f32>(out, e);
+      if (hi == A) break; // bins above the window's largest are absent (never read, see above)
       cum = hi;
       ph += phiRow;
       out += binStride;
@@ -211,10 +212,10 @@ export function channels(
 ): void {
   layout(H, W, T, B);
   const half = T >> 1, PW = W + 2 * half, A = T * T, n = H * W;
-  const B4 = r4(B), W4 = r4(W), VW = r4(W4 + 2 * half + 4), G4 = r4(T);
+  const B4 = r4(B), W4 = r16(W), VW = r4(W4 + 2 * half + 4), G4 = r4(T);
   const pad = scr + oPad, ref = scr + oRef, phi = scr + oPhi, inv = scr + oInv;
   const col = scr + oCol, ring = scr + oRing, V = scr + oV, gp = scr + oG;
-  const present = scr + oPresent, slotOff = scr + oSlot;
+  const need = scr + oNeed, slotOff = scr + oSlot, NB = W4 >> 4;
   const slotBytes = (B * W4) << 2;
   // Zero what is read but never written: ring columns ≥ W, V's margins, g's padding taps.
   memory.fill(ring, 0, T * slotBytes);
@@ -259,19 +260,39 @@ export function channels(
       for (let dy = 0; dy < T; dy++) {
         store<i32>(slotOff + (dy << 2), ((i - half + dy + T) % T) * slotBytes);
       }
+      // The vertical filter of bin b is needed at the columns within ±half of the row's pixels
+      // of bin b: per bin, a difference array over groups of 16 columns (4 f32x4 accumulators).
       const prow = pad + (i + half) * PW + half;
-      memory.fill(present, 0, B);
-      for (let j = 0; j < W; j++) store<u8>(present + <i32>load<u8>(prow + j), 1);
+      memory.fill(need, 0, (B * (NB + 1)) << 2);
+      for (let j = 0; j < W; j++) {
+        const nb = need + ((<i32>load<u8>(prow + j) * (NB + 1)) << 2);
+        const lo = nb + ((max(0, j - half) >> 4) << 2);
+        const hi = nb + (((min(W - 1, j + half) >> 4) + 1) << 2);
+        store<i32>(lo, load<i32>(lo) + 1);
+        store<i32>(hi, load<i32>(hi) - 1);
+      }
       for (let b = 0; b < B; b++) {
-        if (load<u8>(present + b) == 0) continue;
+        const nb = need + ((b * (NB + 1)) << 2);
         const rb = ring + ((b * W4) << 2), vb = V + ((b * VW + half) << 2);
-        for (let x = 0; x < W4; x += 4) {
-          let s = f32x4.splat(0);
+        let on = 0;
+        for (let grp = 0; grp < NB; grp++) {
+          on += load<i32>(nb + (grp << 2));
+          if (on == 0) continue;
+          const at = rb + (grp << 6);
+          let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
           for (let dy = 0; dy < T; dy++) {
-            const v = v128.load(rb + load<i32>(slotOff + (dy << 2)) + (x << 2));
-            s = f32x4.add(s, f32x4.mul(v, f32x4.splat(load<f32>(g + (dy << 2)))));
+            const row = at + load<i32>(slotOff + (dy << 2));
+            const gv = f32x4.splat(load<f32>(g + (dy << 2)));
+            s0 = f32x4.add(s0, f32x4.mul(v128.load(row), gv));
+            s1 = f32x4.add(s1, f32x4.mul(v128.load(row, 16), gv));
+            s2 = f32x4.add(s2, f32x4.mul(v128.load(row, 32), gv));
+            s3 = f32x4.add(s3, f32x4.mul(v128.load(row, 48), gv));
           }
-          v128.store(vb + (x << 2), s);
+          const o = vb + (grp << 6);
+          v128.store(o, s0);
+          v128.store(o, s1, 16);
+          v128.store(o, s2, 32);
+          v128.store(o, s3, 48);
         }
       }
       const arow = acc + ((i * W) << 3);
