@@ -30,6 +30,10 @@ let oNeed: i32 = 0;
 let oSlot: i32 = 0;
 let oTiles: i32 = 0;
 let oCount: i32 = 0;
+let oCntv: i32 = 0;
+let oRefl: i32 = 0;
+let oNeedLo: i32 = 0;
+let oNeedHi: i32 = 0;
 let oEnd: i32 = 0;
 
 // @ts-ignore: decorator
@@ -79,9 +83,17 @@ function layout(H: i32, W: i32, T: i32, B: i32): void {
   oSlot = at;
   at += r16(T * 4);
   oTiles = at;
-  at += r16(tiles * A);
+  at += r16(tiles * B * 4);
+  oCntv = at;
+  at += r16((A + 1) * 4);
   oCount = at;
   at += r16(B * 4);
+  oRefl = at;
+  at += r16(2 * half * 4);
+  oNeedLo = at;
+  at += r16(W * 4);
+  oNeedHi = at;
+  at += r16(W * 4);
   oEnd = at;
 }
 
@@ -93,18 +105,49 @@ export function scratchBytes(H: i32, W: i32, T: i32, B: i32): i32 {
 
 // Bins of channel plane `src` (H×W f32) into the reflect-padded plane pad (PH×PW u8):
 // q(v) = clamp(floor(f32(v·B)), 0, B−1), NaN to 0.
-function quantizePad(src: usize, pad: usize, H: i32, W: i32, half: i32, B: i32): void {
+// `refl`: the source columns of the left margin, then of the right margin (reflect).
+function quantizePad(
+  src: usize,
+  pad: usize,
+  refl: usize,
+  H: i32,
+  W: i32,
+  half: i32,
+  B: i32,
+): void {
   const PW = W + 2 * half, Bf = <f32>B, top = <f32>(B - 1);
+  const vB = f32x4.splat(Bf), vTop = f32x4.splat(top), vZero = f32x4.splat(0);
   for (let y = 0; y < H; y++) {
     const row = pad + (y + half) * PW, s = src + ((y * W) << 2);
-    for (let x = 0; x < W; x++) {
+    let x = 0;
+    // 16 values a step: pmax(0, v) sends NaN to 0 (its comparison is false), as the scalar tail.
+    for (; x + 16 <= W; x += 16) {
+      const at = s + (x << 2);
+      const q0 = i32x4.trunc_sat_f32x4_s(
+        f32x4.pmin(vTop, f32x4.pmax(vZero, f32x4.floor(f32x4.mul(v128.load(at), vB)))),
+      );
+      const q1 = i32x4.trunc_sat_f32x4_s(
+        f32x4.pmin(vTop, f32x4.pmax(vZero, f32x4.floor(f32x4.mul(v128.load(at, 16), vB)))),
+      );
+      const q2 = i32x4.trunc_sat_f32x4_s(
+        f32x4.pmin(vTop, f32x4.pmax(vZero, f32x4.floor(f32x4.mul(v128.load(at, 32), vB)))),
+      );
+      const q3 = i32x4.trunc_sat_f32x4_s(
+        f32x4.pmin(vTop, f32x4.pmax(vZero, f32x4.floor(f32x4.mul(v128.load(at, 48), vB)))),
+      );
+      v128.store(
+        row + half + x,
+        i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)),
+      );
+    }
+    for (; x < W; x++) {
       let f = Mathf.floor(load<f32>(s + (x << 2)) * Bf);
       f = f >= top ? top : (f >= 0 ? f : 0); // NaN fails both tests: bin 0
       store<u8>(row + half + x, <u8>(<i32>f));
     }
     for (let x = 0; x < half; x++) {
-      store<u8>(row + x, load<u8>(row + half + reflect(x - half, W)));
-      store<u8>(row + half + W + x, load<u8>(row + half + reflect(W + x, W)));
+      store<u8>(row + x, load<u8>(row + half + load<i32>(refl + (x << 2))));
+      store<u8>(row + half + W + x, load<u8>(row + half + load<i32>(refl + ((half + x) << 2))));
     }
   }
   for (let py = 0; py < half; py++) {
@@ -114,14 +157,18 @@ function quantizePad(src: usize, pad: usize, H: i32, W: i32, half: i32, B: i32):
   }
 }
 
-// Quantized median reference (convention 2 on the map of bins) into ref (A i32): per complete
-// tile a counting sort, per rank the lower median over the tiles by counting.
+// Quantized median reference (convention 2 on the map of bins) into ref (A i32), by counting.
+// In tile t the value of rank k has the smallest bin b with cum_t[b] > k (cum_t: the tile's
+// cumulative histogram), so at most `mid` tiles put rank k above bin b exactly when k < M_b, the
+// (mid+1)-th largest of cum_t[b] over the tiles; the lower median of rank k is then the smallest b
+// with M_b > k (M is non-decreasing, M_{B−1} = T²).
 function medianRef(scr: usize, H: i32, W: i32, T: i32, B: i32): void {
   const half = T >> 1, PW = W + 2 * half, A = T * T, tx = W / T, tiles = (H / T) * tx;
-  const pad = scr + oPad, sorted = scr + oTiles, count = scr + oCount, ref = scr + oRef;
+  const pad = scr + oPad, cumT = scr + oTiles, cntv = scr + oCntv, ref = scr + oRef;
   const mid = (tiles - 1) >> 1;
   for (let t = 0; t < tiles; t++) {
-    memory.fill(count, 0, B << 2);
+    const count = cumT + ((t * B) << 2);
+    for (let b = 0; b < B; b++) store<i32>(count + (b << 2), 0);
     const y0 = (t / tx) * T + half, x0 = (t % tx) * T + half;
     for (let dy = 0; dy < T; dy++) {
       const row = pad + (y0 + dy) * PW + x0;
@@ -130,22 +177,23 @@ function medianRef(scr: usize, H: i32, W: i32, T: i32, B: i32): void {
         store<i32>(c, load<i32>(c) + 1);
       }
     }
-    let k = sorted + t * A;
+    let cum = 0;
     for (let b = 0; b < B; b++) {
-      const m = load<i32>(count + (b << 2));
-      memory.fill(k, <u8>b, m);
-      k += m;
+      cum += load<i32>(count + (b << 2));
+      store<i32>(count + (b << 2), cum);
     }
   }
-  for (let k = 0; k < A; k++) {
-    memory.fill(count, 0, B << 2);
+  let k = 0;
+  for (let b = 0; b < B && k < A; b++) {
+    // M_b: the largest v with at least mid+1 tiles having cum_t[b] ≥ v (a histogram over v).
+    for (let v = 0; v <= A; v++) store<i32>(cntv + (v << 2), 0);
     for (let t = 0; t < tiles; t++) {
-      const c = count + (<i32>load<u8>(sorted + t * A + k) << 2);
+      const c = cntv + (load<i32>(cumT + ((t * B + b) << 2)) << 2);
       store<i32>(c, load<i32>(c) + 1);
     }
-    let b = 0, seen = load<i32>(count);
-    while (seen <= mid) seen += load<i32>(count + ((++b) << 2));
-    store<i32>(ref + (k << 2), b);
+    let M = A, seen = load<i32>(cntv + (A << 2));
+    while (seen <= mid) seen += load<i32>(cntv + ((--M) << 2));
+    for (; k < M; k++) store<i32>(ref + (k << 2), b);
   }
 }
 
@@ -194,6 +242,90 @@ function errorRow(scr: usize, r: i32, slot: i32, W: i32, T: i32, B: i32): void {
   }
 }
 
+// errorRow for 5–8 bins (B4 = 8, the default B = 8): the window histogram stays in two i32x4
+// registers instead of memory, and the bin loop is unrolled (extract_lane needs constant lanes).
+function errorRow8(scr: usize, r: i32, slot: i32, W: i32, T: i32, B: i32): void {
+  const half = T >> 1, PW = W + 2 * half, A = T * T, W4 = r16(W);
+  const pad = scr + oPad, col = scr + oCol, phi = scr + oPhi;
+  const inv = scr + oInv, phiRow = (A + 1) << 2, binStride = W4 << 2;
+  if (r > 0) {
+    const add = pad + (r + T - 1) * PW, sub = pad + (r - 1) * PW;
+    for (let px = 0; px < PW; px++) {
+      const ca = col + ((px * 8 + <i32>load<u8>(add + px)) << 2);
+      store<i32>(ca, load<i32>(ca) + 1);
+      const cs = col + ((px * 8 + <i32>load<u8>(sub + px)) << 2);
+      store<i32>(cs, load<i32>(cs) - 1);
+    }
+  }
+  let h0 = i32x4.splat(0), h1 = h0;
+  for (let px = 0; px < T; px++) {
+    h0 = i32x4.add(h0, v128.load(col + (px << 5)));
+    h1 = i32x4.add(h1, v128.load(col + (px << 5), 16));
+  }
+  const out0 = scr + oRing + ((slot * B * W4) << 2);
+  for (let j = 0; j < W; j++) {
+    if (j > 0) {
+      const ao = col + ((j + T - 1) << 5), so = col + ((j - 1) << 5);
+      h0 = i32x4.sub(i32x4.add(h0, v128.load(ao)), v128.load(so));
+      h1 = i32x4.sub(i32x4.add(h1, v128.load(ao, 16)), v128.load(so, 16));
+    }
+    // Bins above the window's largest are absent (never read): stop when the counts reach A.
+    let cum = 0, ph = phi, out = out0 + (j << 2), h = 0, hi = 0;
+      h = i32x4.extract_lane(h0, 0);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h0, 1);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h0, 2);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h0, 3);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h1, 0);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h1, 1);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h1, 2);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+      if (hi == A) continue;
+      cum = hi;
+      ph += phiRow;
+      out += binStride;
+      h = i32x4.extract_lane(h1, 3);
+      hi = cum + h;
+      store<f32>(out, (load<f32>(ph + (hi << 2)) - load<f32>(ph + (cum << 2))) * load<f32>(inv + (h << 2)));
+  }
+}
+
 // Adds the scores of nch channels (planes of H×W f32 from feat, one after another) to acc (H×W
 // f64): Σ_{windows p ∋ x} w(x−p)·B·e_p[q(x)], w = g⊗g (g: T f32 taps at `g`). `refs`: the
 // channels' reference bins (u8, T² per channel) or 0 for each channel's quantized median
@@ -222,10 +354,20 @@ export function channels(
   memory.fill(V, 0, (B * VW) << 2);
   memory.fill(gp, 0, G4 << 2);
   for (let k = 0; k < T; k++) store<f32>(gp + (k << 2), load<f32>(g + ((T - 1 - k) << 2)));
+  const refl = scr + oRefl, needLo = scr + oNeedLo, needHi = scr + oNeedHi;
+  for (let x = 0; x < half; x++) {
+    store<i32>(refl + (x << 2), reflect(x - half, W));
+    store<i32>(refl + ((half + x) << 2), reflect(W + x, W));
+  }
+  // Column j's pixels need the vertical filter in column groups needLo[j] … needHi[j] − 1.
+  for (let j = 0; j < W; j++) {
+    store<i32>(needLo + (j << 2), (max(0, j - half) >> 4) << 2);
+    store<i32>(needHi + (j << 2), ((min(W - 1, j + half) >> 4) + 1) << 2);
+  }
   store<f32>(inv, 0); // absent bins: (Φ[H] − Φ[H])·0 = 0
   for (let k = 1; k <= A; k++) store<f32>(inv + (k << 2), <f32>1 / <f32>k);
   for (let c = 0; c < nch; c++) {
-    quantizePad(feat + ((c * n) << 2), pad, H, W, half, B);
+    quantizePad(feat + ((c * n) << 2), pad, refl, H, W, half, B);
     if (refs != 0) {
       for (let k = 0; k < A; k++) store<i32>(ref + (k << 2), <i32>load<u8>(refs + c * A + k));
     } else medianRef(scr, H, W, T, B);
@@ -248,12 +390,16 @@ export function channels(
     }
     // Rows of windows −half..−1 (slots T−half..T−1) do not exist: zero. Rows 0..half now.
     memory.fill(ring + (T - half) * slotBytes, 0, half * slotBytes);
-    for (let r = 0; r <= half && r < H; r++) errorRow(scr, r, r, W, T, B);
+    for (let r = 0; r <= half && r < H; r++) {
+      if (B4 == 8) errorRow8(scr, r, r, W, T, B);
+      else errorRow(scr, r, r, W, T, B);
+    }
     for (let r = H; r <= half; r++) memory.fill(ring + r * slotBytes, 0, slotBytes);
     for (let i = 0; i < H; i++) {
       if (i > 0) {
         const r = i + half, slot = r % T;
-        if (r < H) errorRow(scr, r, slot, W, T, B);
+        if (r < H && B4 == 8) errorRow8(scr, r, slot, W, T, B);
+        else if (r < H) errorRow(scr, r, slot, W, T, B);
         else memory.fill(ring + slot * slotBytes, 0, slotBytes);
       }
       // The ring slot of window row r is r mod T (rows −half..−1: T−half..T−1).
@@ -266,8 +412,7 @@ export function channels(
       memory.fill(need, 0, (B * (NB + 1)) << 2);
       for (let j = 0; j < W; j++) {
         const nb = need + ((<i32>load<u8>(prow + j) * (NB + 1)) << 2);
-        const lo = nb + ((max(0, j - half) >> 4) << 2);
-        const hi = nb + (((min(W - 1, j + half) >> 4) + 1) << 2);
+        const lo = nb + load<i32>(needLo + (j << 2)), hi = nb + load<i32>(needHi + (j << 2));
         store<i32>(lo, load<i32>(lo) + 1);
         store<i32>(hi, load<i32>(hi) - 1);
       }
