@@ -441,6 +441,22 @@ export function channels(
         }
       }
       const arow = acc + ((i * W) << 3);
+      if (G4 == 12) {
+        // T = 9 or 11 (the default T = 9): the taps in registers, the loop unrolled.
+        const g0 = v128.load(gp), g1 = v128.load(gp, 16), g2 = v128.load(gp, 32);
+        for (let j = 0; j < W; j++) {
+          const vb = V + ((<i32>load<u8>(prow + j) * VW + j) << 2);
+          const s = f32x4.add(
+            f32x4.add(f32x4.mul(v128.load(vb), g0), f32x4.mul(v128.load(vb, 16), g1)),
+            f32x4.mul(v128.load(vb, 32), g2),
+          );
+          const f = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) +
+            (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+          const a = arow + (j << 3);
+          store<f64>(a, load<f64>(a) + <f64>f);
+        }
+        continue;
+      }
       for (let j = 0; j < W; j++) {
         const b = <i32>load<u8>(prow + j);
         const vb = V + ((b * VW + j) << 2);
