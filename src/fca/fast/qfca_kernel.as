@@ -424,14 +424,19 @@ export function channels(
           on += load<i32>(nb + (grp << 2));
           if (on == 0) continue;
           const at = rb + (grp << 6);
-          let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0;
-          for (let dy = 0; dy < T; dy++) {
-            const row = at + load<i32>(slotOff + (dy << 2));
+          // g is symmetric (g[dy] = g[T−1−dy] exactly): rows dy and T−1−dy share a multiply.
+          const rc = at + load<i32>(slotOff + (half << 2));
+          const gc = f32x4.splat(load<f32>(g + (half << 2)));
+          let s0 = f32x4.mul(v128.load(rc), gc), s1 = f32x4.mul(v128.load(rc, 16), gc);
+          let s2 = f32x4.mul(v128.load(rc, 32), gc), s3 = f32x4.mul(v128.load(rc, 48), gc);
+          for (let dy = 0; dy < half; dy++) {
+            const ra = at + load<i32>(slotOff + (dy << 2));
+            const rb = at + load<i32>(slotOff + ((T - 1 - dy) << 2));
             const gv = f32x4.splat(load<f32>(g + (dy << 2)));
-            s0 = f32x4.add(s0, f32x4.mul(v128.load(row), gv));
-            s1 = f32x4.add(s1, f32x4.mul(v128.load(row, 16), gv));
-            s2 = f32x4.add(s2, f32x4.mul(v128.load(row, 32), gv));
-            s3 = f32x4.add(s3, f32x4.mul(v128.load(row, 48), gv));
+            s0 = f32x4.add(s0, f32x4.mul(f32x4.add(v128.load(ra), v128.load(rb)), gv));
+            s1 = f32x4.add(s1, f32x4.mul(f32x4.add(v128.load(ra, 16), v128.load(rb, 16)), gv));
+            s2 = f32x4.add(s2, f32x4.mul(f32x4.add(v128.load(ra, 32), v128.load(rb, 32)), gv));
+            s3 = f32x4.add(s3, f32x4.mul(f32x4.add(v128.load(ra, 48), v128.load(rb, 48)), gv));
           }
           const o = vb + (grp << 6);
           v128.store(o, s0);
