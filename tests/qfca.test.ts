@@ -10,8 +10,6 @@ import {
   windowBinErrors,
 } from "../src/fca/qfca.ts";
 import { CpuQfca } from "../src/fca/fast/qfca.ts";
-import { qfcaChannels } from "../src/fca/fast/qfca_kernel.ts";
-import { gaussian1d } from "../src/fca/params.ts";
 import type { FcaParams, FeatureMap } from "../src/fca/types.ts";
 import { relativeMaxError, rng } from "./_shared.ts";
 
@@ -96,23 +94,42 @@ Deno.test("qfca: fast kernel equals the specification (1 and 2 threads, given re
         engine.dispose();
       }
     }
-    // Against a given reference (the tiled path).
+    // Against a given reference (the tiled path), and on 2 threads the same numbers as on 1: the
+    // tasks' maps are summed in task order whatever thread ran them.
     const ref = quantizedMedianReference(randomMap(6, 23, 19, 9), T, B);
     const spec2 = qfcaMap(f, { ...params, sigmaS: 0 }, B, ref);
-    const acc = qfcaChannels({
-      data: f.data,
-      channels: 6,
-      height: 23,
-      width: 19,
-      patch: T,
-      bins: B,
-      g: gaussian1d(T, 2.5),
-      c0: 0,
-      c1: 6,
-      reference: ref,
-    });
-    const fast2 = Float32Array.from(acc, (v) => v / (6 * B));
-    assert.ok(relativeMaxError(fast2, spec2.data) < 1e-5);
+    const maps = [];
+    for (const threads of [1, 2]) {
+      const engine = CpuQfca.create({ threads });
+      try {
+        maps.push(await engine.qfcaMap(f, { ...params, sigmaS: 0 }, B, ref));
+      } finally {
+        engine.dispose();
+      }
+    }
+    assert.ok(relativeMaxError(maps[0].data, spec2.data) < 1e-5);
+    assert.deepEqual(maps[1].data, maps[0].data);
+  }
+});
+
+Deno.test("qfca: fast kernel on more channels than one task, maps smaller than a patch", async () => {
+  // 40 channels = 3 tasks of 16; a 5×6 map with T = 9 (reflection folds the window twice) against
+  // a given reference.
+  const f = randomMap(40, 12, 10, 5), small = randomMap(2, 5, 6, 6);
+  const engine = CpuQfca.create({ threads: 2 });
+  try {
+    const params = { patch: 5, sigmaP: 2, sigmaS: 1 };
+    const err = relativeMaxError(
+      (await engine.qfcaMap(f, params, 8)).data,
+      qfcaMap(f, params, 8).data,
+    );
+    assert.ok(err < 1e-5, `40 channels: ${err}`);
+    const p9 = { patch: 9, sigmaP: 3, sigmaS: 0 };
+    const ref = quantizedMedianReference(randomMap(2, 18, 18, 8), 9, 16);
+    const got = (await engine.qfcaMap(small, p9, 16, ref)).data;
+    assert.ok(relativeMaxError(got, qfcaMap(small, p9, 16, ref).data) < 1e-5);
+  } finally {
+    engine.dispose();
   }
 });
 

@@ -1008,7 +1008,7 @@ function checkParams(params: FcaParams): void {
 }
 
 /** Throw if the scaling kernel flagged a non-finite feature (stats[2] = ~first bad channel). */
-function checkFinite(stats: Uint32Array): void {
+export function checkFinite(stats: Uint32Array): void {
   if (stats[2] !== 0) {
     throw new Error(
       `src/gpu/fca_gpu.ts: feature channel ${0xffffffff - stats[2]} contains NaN or Inf ` +

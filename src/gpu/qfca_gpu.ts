@@ -9,6 +9,10 @@
  *    averaged errors of its bins) then kernels/qfca_gather.wgsl (each pixel adds the σp-weighted
  *    errors of its own bin in the windows that hold it; the first chunk overwrites the map).
  * 3. Read back; the host scales by 1/(C·B) and applies the σs blur of the map (`blurMap`).
+ *
+ * Host features ({@link GpuQfca.map}) are uploaded first; device features (the backbone's output,
+ * {@link GpuQfca.mapDevice}) stay on the device: kernels/minmax_scale.wgsl scales them in the same
+ * submission, and the only readback is the H×W map (with the scaling's NaN/Inf flag).
  * @module
  */
 import { patchWeights, validateParams } from "../fca/params.ts";
@@ -19,11 +23,18 @@ import { SerialQueue } from "../base/serial_queue.ts";
 import { createBuffer, readBack } from "./buffers.ts";
 import { type CompiledKernel, compileKernels, createBindGroup, dispatchOf } from "./kernels.ts";
 import { writeStruct } from "./wgsl_reflect.ts";
+import { checkFinite } from "./fca_gpu.ts";
 
 /** Most bytes of one chunk's error table. */
 export const QFCA_ERRORS_BYTES = 128 << 20;
 
-const NAMES = ["qfca_tile_hist", "qfca_reference", "qfca_window_errors", "qfca_gather"] as const;
+const NAMES = [
+  "minmax_scale",
+  "qfca_tile_hist",
+  "qfca_reference",
+  "qfca_window_errors",
+  "qfca_gather",
+] as const;
 type Name = typeof NAMES[number];
 
 /** QFCA maps of host features on one device. */
@@ -36,7 +47,7 @@ export class GpuQfca {
     private readonly k: { [N in Name]: CompiledKernel<N> },
   ) {}
 
-  /** Compile the four kernels for `device` (once per device). */
+  /** Compile the kernels for `device` (once per device). */
   static async create(device: GPUDevice): Promise<GpuQfca> {
     const k = await compileKernels(device, NAMES);
     return new GpuQfca(device, k as unknown as { [N in Name]: CompiledKernel<N> });
@@ -58,15 +69,45 @@ export class GpuQfca {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#queue.run(() => this.#map(features, params, bins, reference));
+    if (features.data.length !== features.channels * features.height * features.width) {
+      const { channels: C, height: H, width: W } = features;
+      return Promise.reject(
+        new Error(`qfca: feature data has ${features.data.length} values, expected ${C}x${H}x${W}`),
+      );
+    }
+    return this.#queue.run(() => this.#map(features, params, bins, false, reference));
   }
 
-  async #map(f: FeatureMap, params: FcaParams, bins: number, given?: Uint8Array) {
+  /**
+   * QFCA map (H×W) of features already on the device: `buffer` holds `[C, H, W]` f32 (it may be
+   * larger), min-max scaled on the device first when `scale` (raw backbone output), against the
+   * quantized median reference. One submission; the map is the only readback.
+   */
+  mapDevice(
+    buffer: GPUBuffer,
+    dims: { channels: number; height: number; width: number },
+    params: FcaParams,
+    bins: number,
+    scale: boolean,
+  ): Promise<ScalarMap> {
+    try {
+      validateParams(params);
+      checkBins(bins);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#queue.run(() => this.#map({ ...dims, buffer }, params, bins, scale));
+  }
+
+  async #map(
+    f: FeatureMap | { channels: number; height: number; width: number; buffer: GPUBuffer },
+    params: FcaParams,
+    bins: number,
+    scale: boolean,
+    given?: Uint8Array,
+  ) {
     const { channels: C, height: H, width: W } = f;
     const T = params.patch, area = T * T, n = H * W;
-    if (f.data.length !== C * n) {
-      throw new Error(`qfca: feature data has ${f.data.length} values, expected ${C}x${H}x${W}`);
-    }
     if (given && given.length !== C * area) {
       throw new Error(`qfca: reference has ${given.length} bins, expected ${C}x${area}`);
     }
@@ -79,8 +120,13 @@ export class GpuQfca {
       return b;
     };
     try {
-      const features = buf("qfca features", f.data.byteLength);
-      dev.queue.writeBuffer(features, 0, f.data as Float32Array<ArrayBuffer>);
+      let features: GPUBuffer;
+      if ("buffer" in f) features = scale ? buf("qfca scaled", C * n * 4) : f.buffer;
+      else {
+        features = buf("qfca features", f.data.byteLength);
+        dev.queue.writeBuffer(features, 0, f.data as Float32Array<ArrayBuffer>);
+      }
+      const stats = buf("qfca scale stats", 16);
       const reference = buf("qfca reference", C * area * 4);
       if (given) dev.queue.writeBuffer(reference, 0, Uint32Array.from(given));
       const weights = buf("qfca weights", area * 4);
@@ -123,6 +169,38 @@ export class GpuQfca {
         pass.setBindGroup(0, createBindGroup(dev, this.k[name], res));
         pass.dispatchWorkgroups(...d);
       };
+      if ("buffer" in f && scale) {
+        const layout = this.k.minmax_scale.structs.get("Dims")!;
+        const u = buf(
+          "qfca scale dims",
+          layout.size,
+          GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        );
+        const zero = {
+          side: 0,
+          tilesX: 0,
+          tilesY: 0,
+          outHeight: 0,
+          outWidth: 0,
+          windowsPerGroup: 0,
+          blur: 0,
+          fixedRange: 0,
+          count: 0,
+          lo: 0,
+          hi: 0,
+          alpha: 0,
+        };
+        dev.queue.writeBuffer(
+          u,
+          0,
+          writeStruct(layout, { ...zero, channels: C, height: H, width: W }),
+        );
+        run(
+          "minmax_scale",
+          { dims: u, features: f.buffer, scaled: features, stats } as never,
+          dispatchOf("minmax_scale", { channels: C }),
+        );
+      }
       const all = uniform(0, C);
       if (!given) {
         const tileHist = buf("qfca tile histograms", C * tx * ty * bins * 4);
@@ -152,13 +230,16 @@ export class GpuQfca {
         );
       }
       pass.end();
-      const read = buf("qfca readback", n * 4, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+      const usage = GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+      const read = buf("qfca readback", n * 4 + 16, usage);
       enc.copyBufferToBuffer(map, 0, read, 0, n * 4);
+      enc.copyBufferToBuffer(stats, 0, read, n * 4, 16);
       dev.queue.submit([enc.finish()]);
-      const [bytes] = await readBack([read], [n * 4]);
-      const out = new Float32Array(bytes);
-      const scale = 1 / (C * bins);
-      for (let x = 0; x < n; x++) out[x] *= scale;
+      const [bytes] = await readBack([read], [n * 4 + 16]);
+      checkFinite(new Uint32Array(bytes, n * 4, 4));
+      const out = new Float32Array(bytes, 0, n);
+      const k = 1 / (C * bins);
+      for (let x = 0; x < n; x++) out[x] *= k;
       const result = { height: H, width: W, data: out };
       return params.sigmaS > 0 ? blurMap(result, params.sigmaS) : result;
     } finally {

@@ -7,6 +7,7 @@
  */
 import {
   type BackendChoice,
+  DEFAULT_QFCA_BINS,
   type Design,
   type ImageScoreKind,
   type OptionNaming,
@@ -444,11 +445,7 @@ async function gpuForward(
     model ? settings.pad : 0,
     model?.manifest.stride ?? 1,
   );
-  if (settings.stats === "qfca") {
-    // QFCA's kernels run on host-read features (docs/qfca.md): one upload, one readback.
-    const engine = qfcaGpuEngine(await GpuQfca.create(device!), settings);
-    return hostForward(settings, model, source.host, engine, () => source.dispose());
-  }
+  if (settings.stats === "qfca") return await qfcaGpuForward(settings, model, source, device!);
   const fca = await GpuFca.create(device!);
   const neural = isNeural(settings);
   const channels = model?.manifest.channels ?? 512, stride = model?.manifest.stride ?? 8;
@@ -504,6 +501,46 @@ async function gpuForward(
     },
     async dispose() {
       fca.dispose();
+      await source.dispose();
+    },
+  };
+}
+
+/**
+ * qfca on the webgpu backend: the backbone's features stay on the device (scaled there, then the
+ * qfca kernels, one submission); only the feature-resolution map is read back, then upsampled and
+ * coloured on the CPU. Tiles read the features back and run the same kernels on host memory.
+ */
+async function qfcaGpuForward(
+  settings: PipelineSettings,
+  model: LoadedModel | undefined,
+  source: DeviceSource,
+  device: GPUDevice,
+): Promise<Forward> {
+  const qfca = await GpuQfca.create(device);
+  const engine = qfcaGpuEngine(qfca, settings);
+  const neural = isNeural(settings), bins = settings.bins ?? DEFAULT_QFCA_BINS;
+  return {
+    runtime: source.runtime,
+    tiler: makeTiler(settings, model, source.host, engine),
+    async whole(input, out, params, timings) {
+      const lap = lapTimer();
+      const features = await source.run(input);
+      try {
+        Object.assign(timings, features.timings);
+        timings[neural ? "backbone" : "features"] = lap();
+        checkFeatureSize(features.height, features.width, params.patch, input);
+        // Neural features are min-max scaled (on the device); hand-crafted ones are used as they
+        // are, as on the cpu backend.
+        const map = await qfca.mapDevice(features.features, features, params, bins, neural);
+        timings.qfca = lap();
+        return finishOnCpu(map, out, 1, timings);
+      } finally {
+        features.release();
+      }
+    },
+    async dispose() {
+      engine.dispose();
       await source.dispose();
     },
   };

@@ -27,7 +27,25 @@ export interface Kernel {
     rows: number,
     rowBytes: number,
   ): void;
-  /** Scratch bytes `rank` needs for patch T and padded width PW. */
+  /**
+   * See `rank_kernel.as`: the same sums as `rank` with minima masks (T ≤ 31), computed value by
+   * value over each row's band instead of window by window.
+   */
+  rankBand(
+    band: number,
+    plane: number,
+    nch: number,
+    mins: number,
+    ref: number,
+    acc: number,
+    scr: number,
+    W: number,
+    T: number,
+    PW: number,
+    rows: number,
+    rowBytes: number,
+  ): void;
+  /** Scratch bytes `rank` and `rankBand` need for patch T and padded width PW. */
   scratchBytes(T: number, PW: number): number;
   /** See `rank_kernel.as`: median reference of one channel (lower median over tiles per rank). */
   median(

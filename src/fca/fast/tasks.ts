@@ -94,7 +94,24 @@ export class ThreadState {
         rankRow(bufs.padded, bufs.paddedBits, bufs.mins, bufs.ref, a, i0 + r, 0, C, s);
       }
     }
-    if (k !== null) {
+    if (k !== null && s.useMasks) {
+      for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
+        k.rankBand(
+          R.padded + (c0 * PH * PW + i0 * PW) * 4,
+          PH * PW * 4,
+          Math.min(KERNEL_CHANNELS, C - c0),
+          R.mins + c0 * 4,
+          R.ref + c0 * area * 4,
+          acc.byteOffset,
+          scratchAt,
+          W,
+          T,
+          PW,
+          rows,
+          rowLen * 8,
+        );
+      }
+    } else if (k !== null) {
       for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
         k.rank(
           R.padded + (c0 * PH * PW + i0 * PW) * 4,
