@@ -1,10 +1,12 @@
 /**
  * The calibration experiment on saved maps (`mod.ts eval --save-maps`, maps at input size):
- * calibrate on the even-indexed good images, then measure on the odd-indexed good images the
+ * calibrate on the even-indexed good images (`--calibrate-on odd`: the odd ones), then measure on
+ * the other half of the good images the
  * verdict's false-alarm rate and on every defective image the recall, at the profile's image
  * threshold (and, for reference, at its pixel threshold).
  *
  *   deno run -A bench/calibration_split.ts ROOT OUT [--fpr 0.05] [--min-area 16] [--border 0]
+ *     [--calibrate-on even|odd]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -21,12 +23,17 @@ const { values, positionals } = parseArgs({
     fpr: { type: "string", default: "0.05" },
     "min-area": { type: "string", default: "16" },
     border: { type: "string", default: "0" },
+    "calibrate-on": { type: "string", default: "even" },
   },
   allowPositionals: true,
 });
 const [root, out] = positionals;
 const fpr = Number(values.fpr), minArea = Number(values["min-area"]);
 const border = Number(values.border);
+if (values["calibrate-on"] !== "even" && values["calibrate-on"] !== "odd") {
+  throw new Error(`--calibrate-on must be even or odd, got ${values["calibrate-on"]}`);
+}
+const first = values["calibrate-on"] === "even" ? 0 : 1;
 const items = [...(await listDataset(root)).values()].flat();
 const good = items.filter((i) => i.defect === "good");
 const bad = items.filter((i) => i.defect !== "good");
@@ -35,11 +42,11 @@ const load = async (item: (typeof items)[number]): Promise<ScalarMap> => {
   return { height: a.shape[0], width: a.shape[1], data: a.data };
 };
 const cal = new Calibrator({ fpr, minArea, border });
-for (let i = 0; i < good.length; i += 2) cal.add(await load(good[i]));
+for (let i = first; i < good.length; i += 2) cal.add(await load(good[i]));
 const profile = cal.profile({ settings: {}, modelSha256: "" });
 const t = profile.image.threshold, tp = profile.pixel.threshold;
 let fa = 0, faPixel = 0, heldOut = 0;
-for (let i = 1; i < good.length; i += 2) {
+for (let i = 1 - first; i < good.length; i += 2) {
   const m = await load(good[i]);
   heldOut++;
   if (regionScore(m, minArea, border) > t) fa++;
@@ -62,6 +69,7 @@ console.log(JSON.stringify(
     fpr,
     minArea,
     border,
+    calibratedOn: values["calibrate-on"],
     calibrationImages: profile.images,
     imageThreshold: t,
     pixelThreshold: tp,
