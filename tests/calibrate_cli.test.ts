@@ -65,7 +65,7 @@ Deno.test({
       await loadProfile(`${dir}/p.json`, settings, "");
       await assert.rejects(
         () => loadProfile(`${dir}/p.json`, { ...settings, patch: 7 }, ""),
-        /calibrated with other settings \(patch 5 → 7\)/,
+        /calibrated with other settings \(patch 3 → 7\)/,
       );
       // Without --recursive only the top folder's 3 images.
       const flat = await captureStderr(() =>

@@ -152,7 +152,8 @@ Deno.test({
       assert.equal(cliLines.length, 1, new TextDecoder().decode(out.stderr));
       const line = JSON.parse(cliLines[0]);
 
-      let score = 0;
+      // The image score (relative under the default preset) and the map's peak (map units).
+      let score = 0, peak = 0;
       await t.step(
         "POST /v1/detect equals the CLI's line and outputs; numpy reads the map",
         async () => {
@@ -169,6 +170,7 @@ Deno.test({
           assert.deepEqual(Object.keys(fields.ms).filter((k) => k !== "encode"), cliStages);
           const npy = fromBase64(outputs.map);
           const map = decodeNpy(npy), cliMap = decodeNpy(await Deno.readFile(line.outputs.npy));
+          peak = Math.max(...cliMap.data);
           assert.deepEqual(map.shape, cliMap.shape);
           let err = 0;
           for (let i = 0; i < map.data.length; i++) {
@@ -212,7 +214,7 @@ Deno.test({
       });
 
       await t.step("threshold and min_area: verdict, regions, mask", async () => {
-        const threshold = score * 0.7;
+        const threshold = peak * 0.7;
         const r = await post(
           `${url}/v1/detect?threshold=${threshold}&min_area=4&include=mask,map`,
           png,
@@ -227,7 +229,7 @@ Deno.test({
         const area = r.json.regions.reduce((s: number, g: { area: number }) => s + g.area, 0);
         assert.equal(mask.data.filter((v) => v === 255).length, area);
         for (let i = 0; i < map.length; i++) if (mask.data[i]) assert.ok(map[i] > threshold);
-        const ok = await post(`${url}/v1/detect?threshold=${score * 2}`, png);
+        const ok = await post(`${url}/v1/detect?threshold=${peak * 2}`, png);
         assert.equal(ok.json.verdict, "ok");
         assert.deepEqual(ok.json.regions, []);
         // Without a threshold the zero-shot one decides, as on the command line.
