@@ -156,7 +156,6 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "T|auto",
     kind: { type: "int", min: 1, max: 255, odd: true, auto: true },
     default: 9,
-    defaultText: "5; paper: 9",
     help: "context patch side, odd; auto: from the feature map's shorter side",
     changesMap: true,
   },
@@ -184,7 +183,6 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "original|auto|N",
     kind: { type: "size" },
     default: "original",
-    defaultText: "auto; paper: original",
     help: "resize to NxN first (320 = paper's low-res); auto: enlarge small images",
     changesMap: true,
   },
@@ -289,7 +287,6 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "N",
     kind: { type: "int", min: 0, max: 256 },
     default: 0,
-    defaultText: "16; paper: 0",
     help: "reflect-pad N px before the backbone, crop them off the features (multiple of stride)",
     changesMap: true,
   },
@@ -299,7 +296,6 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "N",
     kind: { type: "int", min: 0, max: 1024 },
     default: 0,
-    defaultText: "4; paper: 0",
     help: "the image score ignores N feature cells along each border (0 = map's max)",
     changesMap: true,
   },
@@ -309,7 +305,6 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "S",
     kind: { type: "choice", choices: IMAGE_SCORE_KINDS },
     default: "max",
-    defaultText: "relative; paper: max",
     help: "max: the map's (interior) max | relative: that max over the map's median",
     changesMap: true,
   },
@@ -376,8 +371,14 @@ export const PIPELINE_FLAGS: Record<string, { type: "string" }> = Object.fromEnt
 export const PIPELINE_HELP: string = PIPELINE_OPTIONS.map(helpLines).join("\n");
 
 function helpLines(o: OptionSpec<string>): string {
-  const head = `  --${o.flag} ${o.arg}`.padEnd(21);
-  const def = o.default ?? o.defaultText;
+  // A flag too long for the column gets its help on the next line.
+  const flag = `  --${o.flag} ${o.arg}`;
+  const head = flag.length < 21 ? flag.padEnd(21) : `${flag}\n${" ".repeat(21)}`;
+  // The default preset's value first (what runs unless told otherwise), then the paper's.
+  const preset = PRESETS.default[o.name as SettingName];
+  const def = preset !== undefined && preset !== o.default
+    ? `${preset}; paper: ${o.default}`
+    : o.default ?? o.defaultText;
   const tail = def === undefined ? "" : ` (default ${def})`;
   const lines = [`${head}${o.help}${o.more ? "" : tail}`];
   const more = o.more ?? [];

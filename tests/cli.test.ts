@@ -32,6 +32,17 @@ Deno.test("--help and --version", async () => {
   const help = await fca("--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--sigma-p/);
+  // Defaults are what runs: the default preset's value, then the paper's (from the presets table).
+  const { PRESETS, resolveSettings } = await import("../src/design.ts");
+  const paper = resolveSettings({ preset: "paper" });
+  for (const [name, flag] of [["patch", "patch"], ["pad", "pad"], ["size", "size"]] as const) {
+    const want = `(default ${PRESETS.default[name]}; paper: ${paper[name]})`;
+    // The option's entry: from its flag to the next flag.
+    const from = help.stdout.indexOf(`  --${flag} `);
+    const line = help.stdout.slice(from, help.stdout.indexOf("\n  --", from + 1));
+    assert.ok(line.includes(want), `--${flag}: ${want} missing`);
+  }
+  assert.match(help.stdout, /--size original\|auto\|N\n {21}resize/, "long flags wrap");
   const version = await fca("--version");
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^fca \d+\.\d+\.\d+/);
