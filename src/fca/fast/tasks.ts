@@ -94,40 +94,44 @@ export class ThreadState {
         rankRow(bufs.padded, bufs.paddedBits, bufs.mins, bufs.ref, a, i0 + r, 0, C, s);
       }
     }
-    if (k !== null && s.useMasks) {
+    if (k !== null) {
       for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
-        k.rankBand(
-          R.padded + (c0 * PH * PW + i0 * PW) * 4,
-          PH * PW * 4,
-          Math.min(KERNEL_CHANNELS, C - c0),
-          R.mins + c0 * 4,
-          R.ref + c0 * area * 4,
-          acc.byteOffset,
-          scratchAt,
-          W,
-          T,
-          PW,
-          rows,
-          rowLen * 8,
-        );
-      }
-    } else if (k !== null) {
-      for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
-        k.rank(
-          R.padded + (c0 * PH * PW + i0 * PW) * 4,
-          PH * PW * 4,
-          Math.min(KERNEL_CHANNELS, C - c0),
-          R.mins + c0 * 4,
-          R.ref + c0 * area * 4,
-          acc.byteOffset,
-          scratchAt,
-          W,
-          T,
-          PW,
-          s.useMasks ? 1 : 0,
-          rows,
-          rowLen * 8,
-        );
+        const band = R.padded + (c0 * PH * PW + i0 * PW) * 4,
+          nch = Math.min(KERNEL_CHANNELS, C - c0);
+        const mins = R.mins + c0 * 4, ref = R.ref + c0 * area * 4, rowBytes = rowLen * 8;
+        // With minima masks (T ≤ 31) the band kernel visits each value once; the same sums.
+        if (s.useMasks) {
+          k.rankBand(
+            band,
+            PH * PW * 4,
+            nch,
+            mins,
+            ref,
+            acc.byteOffset,
+            scratchAt,
+            W,
+            T,
+            PW,
+            rows,
+            rowBytes,
+          );
+        } else {
+          k.rank(
+            band,
+            PH * PW * 4,
+            nch,
+            mins,
+            ref,
+            acc.byteOffset,
+            scratchAt,
+            W,
+            T,
+            PW,
+            0,
+            rows,
+            rowBytes,
+          );
+        }
       }
     }
     for (let r = 0; r < rows; r++) {
