@@ -18,6 +18,7 @@ import {
   type SettingName,
 } from "../design.ts";
 import { patchForCells, workingSize } from "../fca/scale_rule.ts";
+import type { GpuFeatures } from "../features/backbone_webgpu.ts";
 import { imageScoreOf } from "../fca/image_score.ts";
 import type { HostFeatureExtractor } from "../features/backbone.ts";
 import type { ModelManifest } from "../features/manifest.ts";
@@ -460,13 +461,8 @@ async function gpuForward(
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine, tileFor),
-    async whole(input, out, params, timings) {
-      const lap = lapTimer();
-      const features = await source.run(input);
-      try {
-        Object.assign(timings, features.timings);
-        timings[neural ? "backbone" : "features"] = lap();
-        checkFeatureSize(features.height, features.width, params.patch, input);
+    whole: (input, out, params, timings) =>
+      withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
         // The uploaded input doubles as the overlay's image when it is at the output size.
         // (Not when the backbone saw a padded image.)
         const sameSize = neural && !(settings.pad > 0) && input.height === out.height &&
@@ -495,10 +491,7 @@ async function gpuForward(
           tiles: 1,
           timings,
         };
-      } finally {
-        features.release();
-      }
-    },
+      }),
     async dispose() {
       fca.dispose();
       await source.dispose();
@@ -523,27 +516,44 @@ async function qfcaGpuForward(
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine),
-    async whole(input, out, params, timings) {
-      const lap = lapTimer();
-      const features = await source.run(input);
-      try {
-        Object.assign(timings, features.timings);
-        timings[neural ? "backbone" : "features"] = lap();
-        checkFeatureSize(features.height, features.width, params.patch, input);
+    whole: (input, out, params, timings) =>
+      withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
         // Neural features are min-max scaled (on the device); hand-crafted ones are used as they
         // are, as on the cpu backend.
         const map = await qfca.mapDevice(features.features, features, params, bins, neural);
         timings.qfca = lap();
         return finishOnCpu(map, out, 1, timings);
-      } finally {
-        features.release();
-      }
-    },
+      }),
     async dispose() {
       engine.dispose();
       await source.dispose();
     },
   };
+}
+
+/**
+ * Run the device source on `input` (its time recorded as the backbone's, or the hand-crafted
+ * features'), check the feature map is large enough for the patch, hand the features to `use`
+ * with the running lap clock, and release them once `use` has finished with them.
+ */
+async function withDeviceFeatures<R>(
+  source: DeviceSource,
+  input: RgbImage,
+  params: FcaParams,
+  timings: Record<string, number>,
+  neural: boolean,
+  use: (features: GpuFeatures, lap: () => number) => Promise<R>,
+): Promise<R> {
+  const lap = lapTimer();
+  const features = await source.run(input);
+  try {
+    Object.assign(timings, features.timings);
+    timings[neural ? "backbone" : "features"] = lap();
+    checkFeatureSize(features.height, features.width, params.patch, input);
+    return await use(features, lap);
+  } finally {
+    features.release();
+  }
 }
 
 /** A clock whose every call returns the milliseconds since the previous call (or its creation). */
