@@ -41,6 +41,9 @@ Deno.test({
       page.on("request", (r) => requests.push(`${r.method()} ${new URL(r.url()).pathname}`));
       const pageErrors: string[] = [];
       page.on("pageerror", (e: any) => pageErrors.push(String(e)));
+      // Listening now turns on Playwright's file chooser interception before the page opens one
+      // (turned on by waitForEvent alone, it can race the Enter key and miss the dialog).
+      page.on("filechooser", () => {});
       // Options in the page's address go to the API: here a threshold, so a verdict and regions.
       await page.goto(`${url}/?threshold=0.03&min_area=16`);
       assert.equal(await page.title(), "fca — texture anomaly localisation");
