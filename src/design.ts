@@ -62,6 +62,24 @@ export interface Design {
 /** Default bins of `--stats qfca` (docs/qfca.md: the measured speed/quality trade-off). */
 export const DEFAULT_QFCA_BINS = 8;
 
+/**
+ * The scale rule of `--size auto`: enlarge an image (aspect kept, never shrunk) so that the
+ * shorter side of its feature map has at least `--cells` cells, with the longer side capped at
+ * `maxSide` pixels (cost). See docs/ablation.md for the measurements behind the numbers.
+ */
+export const SCALE_RULE = { maxSide: 1024 } as const;
+
+/** `--cells` when neither it nor the preset says otherwise (one scale). */
+export const SCALE_RULE_MIN_CELLS = 50;
+
+/** Bounds of one `--cells` entry and the most scales one run may average. */
+export const CELLS_LIMITS = { min: 4, max: 1024, scales: 4 } as const;
+
+/** The scales of `settings.cells` as numbers, e.g. `[50, 80]` for "50,80". */
+export function cellsOf(settings: Pick<PipelineSettings, "cells">): number[] {
+  return settings.cells.split(",").map(Number);
+}
+
 /** Every pipeline setting, flat, after validation and defaults. */
 export interface PipelineSettings extends Design {
   /** The preset whose values fill the options not given. */
@@ -77,6 +95,11 @@ export interface PipelineSettings extends Design {
    * so that the feature map's shorter side has enough cells.
    */
   size: "original" | "auto" | number;
+  /**
+   * Feature cells wanted on the shorter side by `size: "auto"`, as a comma-separated increasing
+   * list ("50,80"): one working scale per entry, whose maps are averaged ({@link cellsOf}).
+   */
+  cells: string;
   /** ONNX backbone path (resolved elsewhere when absent). */
   model?: string;
   /** Output of the ONNX model to use (required when it has several and no manifest entry). */
@@ -115,6 +138,7 @@ export type OptionKind =
   | { type: "number"; min: number; exclusiveMin?: boolean; max?: number; exclusiveMax?: boolean }
   | { type: "choice"; choices: readonly string[] }
   | { type: "size" }
+  | { type: "cells" }
   | { type: "path" }
   | { type: "text" };
 
@@ -184,6 +208,15 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     kind: { type: "size" },
     default: "original",
     help: "resize to NxN first (320 = paper's low-res); auto: enlarge small images",
+    changesMap: true,
+  },
+  {
+    name: "cells",
+    flag: "cells",
+    arg: "N[,N]",
+    kind: { type: "cells" },
+    default: String(SCALE_RULE_MIN_CELLS),
+    help: "--size auto: feature cells on the shorter side; a list averages the maps of each scale",
     changesMap: true,
   },
   {
@@ -348,16 +381,16 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
  */
 export const PRESETS: Readonly<Record<PresetKind, Partial<Record<SettingName, string | number>>>> =
   {
-    default: { size: "auto", patch: 3, pad: 16, scoreBorder: 4, imageScore: "relative" },
+    default: {
+      size: "auto",
+      cells: "50,80",
+      patch: 3,
+      pad: 16,
+      scoreBorder: 4,
+      imageScore: "relative",
+    },
     paper: {},
   };
-
-/**
- * The scale rule of `--size auto`: enlarge an image (aspect kept, never shrunk) so that the
- * shorter side of its feature map has at least `minCells` cells, with the longer side capped at
- * `maxSide` pixels (cost). See docs/ablation.md for the measurements behind the numbers.
- */
-export const SCALE_RULE = { minCells: 50, maxSide: 1024 } as const;
 
 /** Largest `--size`. */
 export const MAX_SIZE = 16384;
@@ -446,6 +479,20 @@ export function checkOption(
       }
       return v;
     }
+    case "cells": {
+      const parts = (typeof raw === "number" ? String(raw) : typeof raw === "string" ? raw : "")
+        .split(",").map((p) => p.trim());
+      const v = parts.map(Number);
+      const { min, max, scales } = CELLS_LIMITS;
+      const ok = v.length >= 1 && v.length <= scales &&
+        v.every((n, i) => Number.isInteger(n) && n >= min && n <= max && (i === 0 || n > v[i - 1]));
+      if (!ok || parts.some((p) => p === "")) {
+        throw new OptionError(
+          `${flag} must be 1 to ${scales} increasing integers in [${min}, ${max}], comma-separated (e.g. 50,80), got '${raw}'`,
+        );
+      }
+      return v.join(",");
+    }
     case "number": {
       const v = toNumber(raw);
       if (!Number.isFinite(v)) throw new OptionError(`${flag} must be a number, got '${raw}'`);
@@ -520,6 +567,14 @@ export function resolveSettings(
   }
   const settings = out as unknown as PipelineSettings;
   checkDesign(settings.stats, settings.reference);
+  // Scales are working sizes of the scale rule: a fixed size has no scales to choose.
+  if (given.cells !== undefined && settings.size !== "auto") {
+    throw new OptionError(
+      `${
+        optionLabel(optionSpec("cells"), naming)
+      } sets the scales of --size auto; it does not apply with --size ${settings.size}`,
+    );
+  }
   return settings;
 }
 

@@ -146,7 +146,12 @@ Deno.test({
       } finally {
         await m.dispose();
       }
-      assert.deepEqual(det.used, { width: 50, height: 50, patch: 3 }, "enlarged to 50 cells");
+      assert.deepEqual(det.used, {
+        width: 50,
+        height: 50,
+        patch: 3,
+        scales: [{ width: 50, height: 50, patch: 3 }, { width: 80, height: 80, patch: 3 }],
+      }, "enlarged to 50 and 80 cells");
     } finally {
       await d.dispose();
     }

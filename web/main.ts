@@ -24,7 +24,12 @@ export interface FcaDetectResult {
   /** Threshold, verdict and regions, as the CLI prints them. */
   decision: PageDetection["decision"];
   /** The working size and patch the image ran at. */
-  used?: { width: number; height: number; patch: number };
+  used?: {
+    width: number;
+    height: number;
+    patch: number;
+    scales?: { width: number; height: number; patch: number }[];
+  };
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -232,7 +237,11 @@ function show(d: PageDetection, name: string): void {
     ).join("; ") + (dec.regions_omitted ? ` and ${dec.regions_omitted} more` : "");
   const used = d.detection.used;
   $("size-used").textContent = `${d.width}×${d.height}` +
-    (used ? ` (worked at ${used.width}×${used.height}, patch ${used.patch})` : "");
+    (used
+      ? ` (worked at ${
+        (used.scales ?? [used]).map((u) => `${u.width}×${u.height}`).join(" and ")
+      }, patch ${used.patch})`
+      : "");
   const body = $("timings").querySelector("tbody")!;
   body.replaceChildren(
     ...Object.entries(timings).map(([stage, ms]) => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Detector, type DetectorOptions } from "../pipeline/detector.ts";
+import { type Detection, Detector, type DetectorOptions } from "../pipeline/detector.ts";
 import { detectStream, type StreamItem } from "../pipeline/stream.ts";
 import { defaultIoWorkers, IoPool } from "../io/io_pool.ts";
 import type { DecisionSettings } from "../design.ts";
@@ -184,7 +184,7 @@ export function detectionFields(
     height: number;
     score: number;
     tiles?: number;
-    used?: { width: number; height: number; patch: number };
+    used?: Detection["used"];
     decision?: Decision;
   },
   detector: Pick<Detector, "settings" | "backend" | "engine" | "backendReason">,
@@ -196,6 +196,12 @@ export function detectionFields(
     ...r.decision,
     preset: detector.settings.preset,
     ...(r.used ? { working_size: [r.used.width, r.used.height], patch: r.used.patch } : {}),
+    // Several scales (--cells 50,80): every scale's working size and patch.
+    ...(r.used?.scales
+      ? {
+        scales: r.used.scales.map((u) => ({ working_size: [u.width, u.height], patch: u.patch })),
+      }
+      : {}),
     tiles: r.tiles ?? 1,
     backend: detector.backend,
     engine: detector.engine,

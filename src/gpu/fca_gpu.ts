@@ -22,7 +22,7 @@ import { tileCounts } from "../fca/median_reference.ts";
 import { randomReferenceOrigin } from "../fca/references.ts";
 import { BLUR_SIZE, gaussian1d, patchWeights, validateParams } from "../fca/params.ts";
 import type { FcaParams, FeatureMap, ScalarMap } from "../fca/types.ts";
-import { bilinearTaps } from "../fca/upsample.ts";
+import { packTaps } from "./taps.ts";
 import { createBuffer, readBack } from "./buffers.ts";
 import {
   type BindingResource,
@@ -1024,19 +1024,4 @@ function decodeRange(stats: Uint32Array): [number, number] {
     return new Float32Array(new Uint32Array([bits]).buffer)[0];
   };
   return [fromKey(~stats[1] >>> 0), fromKey(stats[0])];
-}
-
-/** Row taps then column taps as upsample.wgsl's `Tap { i0, i1, w1, _pad }` records. */
-function packTaps(h: number, outH: number, w: number, outW: number): ArrayBuffer {
-  const buf = new ArrayBuffer((outH + outW) * 16);
-  const u = new Uint32Array(buf), f = new Float32Array(buf);
-  let o = 0;
-  for (const t of [bilinearTaps(h, outH), bilinearTaps(w, outW)]) {
-    for (let i = 0; i < t.i0.length; i++, o++) {
-      u[4 * o] = t.i0[i];
-      u[4 * o + 1] = t.i1[i];
-      f[4 * o + 2] = t.w1[i];
-    }
-  }
-  return buf;
 }

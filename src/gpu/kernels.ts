@@ -171,6 +171,11 @@ export const KERNELS = {
     workgroupSize: [64, 1, 1],
     dispatch: (e: Pick<Extent, "height" | "width">): Dispatch => grid(e.height * e.width, 64),
   },
+  fuse_scales: {
+    bindings: ["dims", "src", "taps", "dst"],
+    workgroupSize: [64, 1, 1],
+    dispatch: (e: Pick<Extent, "count">): Dispatch => grid(e.count, 64),
+  },
   crop_features: {
     bindings: ["dims", "src", "dst"],
     workgroupSize: [64, 1, 1],

@@ -7,6 +7,7 @@
  */
 import {
   type BackendChoice,
+  cellsOf,
   DEFAULT_QFCA_BINS,
   type Design,
   type ImageScoreKind,
@@ -29,6 +30,8 @@ import { checkFeatureSize } from "../fca/params.ts";
 import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
+import { fuseScales } from "../fca/fuse_scales.ts";
+import { GpuScaleFusion } from "../gpu/fuse_scales_gpu.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { GpuFca, isGpuDesign } from "../gpu/fca_gpu.ts";
 import { GpuQfca } from "../gpu/qfca_gpu.ts";
@@ -69,6 +72,11 @@ export interface DetectorOptions {
   preset?: PipelineSettings["preset"];
   /** Resize the input to N×N, keep its own size, or `auto` (enlarge small images). */
   size?: "original" | "auto" | number;
+  /**
+   * `size: "auto"`'s feature cells on the shorter side, one scale per entry ("50,80": the maps
+   * of both scales averaged; default preset "50,80", else "50").
+   */
+  cells?: string | number;
   /** ONNX backbone path; else `FCA_MODEL`, else `models/resnet50v2-stage2.onnx`. */
   model?: string;
   /** Which output of the ONNX model (required when it has several outputs and no manifest
@@ -129,8 +137,16 @@ export interface Detection {
   imageScore?: number;
   /** Image tiles the features were computed in (1, or absent, when untiled). */
   tiles?: number;
-  /** The working size the image was processed at and the patch side used (auto settings). */
-  used?: { width: number; height: number; patch: number };
+  /**
+   * The working size the image was processed at and the patch side used (auto settings); with
+   * several scales, the first one's, and every scale in `scales`.
+   */
+  used?: {
+    width: number;
+    height: number;
+    patch: number;
+    scales?: { width: number; height: number; patch: number }[];
+  };
   /** Milliseconds per stage. */
   timings: Record<string, number>;
 }
@@ -192,19 +208,29 @@ export class Detector {
   }
 
   /**
-   * The working size and FCA parameters for an image of `width`×`height`: `--size` (N×N, the
-   * scale rule for `auto`, or the image's own size) and `--patch` (`auto`: from the working
-   * feature map's shorter side).
+   * The working sizes and FCA parameters for an image of `width`×`height`, one per scale:
+   * `--size` (N×N, the scale rule for `auto` at each of `--cells`, or the image's own size) and
+   * `--patch` (`auto`: from the working feature map's shorter side). Scales that come out at the
+   * same size (the scale rule's cap) are run once.
    */
-  plan(width: number, height: number): { width: number; height: number; params: FcaParams } {
+  plans(width: number, height: number): ScalePlan[] {
     const { size, patch, sigmaP, sigmaS } = this.settings;
     const stride = this.manifest?.stride ?? 1;
-    let w = width, h = height;
-    if (typeof size === "number") w = h = size;
-    else if (size === "auto") [h, w] = workingSize(height, width, { ...SCALE_RULE, stride });
-    const cells = Math.min(Math.ceil(h / stride), Math.ceil(w / stride));
-    const T = patch === "auto" ? patchForCells(cells) : patch;
-    return { width: w, height: h, params: { patch: T, sigmaP, sigmaS } };
+    const sizes: [number, number][] = typeof size === "number"
+      ? [[size, size]]
+      : size === "auto"
+      ? cellsOf(this.settings).map((minCells) =>
+        workingSize(height, width, { ...SCALE_RULE, minCells, stride })
+      )
+      : [[height, width]];
+    const plans: ScalePlan[] = [];
+    for (const [h, w] of sizes) {
+      if (plans.some((p) => p.width === w && p.height === h)) continue;
+      const cells = Math.min(Math.ceil(h / stride), Math.ceil(w / stride));
+      const T = patch === "auto" ? patchForCells(cells) : patch;
+      plans.push({ width: w, height: h, params: { patch: T, sigmaP, sigmaS } });
+    }
+    return plans;
   }
 
   /** The design-space point (features, statistics, reference). */
@@ -278,25 +304,45 @@ export class Detector {
     );
   }
 
-  /** Localise anomalies in one image. The map comes back at the image's own size. */
+  /**
+   * Localise anomalies in one image. The map comes back at the image's own size. With several
+   * scales (`--cells 50,80`), each scale's feature-resolution map is computed and they are fused
+   * ({@link fuseScales}) before the upsampling, the score and the heatmap.
+   */
   async detect(image: RgbImage): Promise<Detection> {
     const timings: Record<string, number> = {};
-    const t = performance.now();
-    let input = image;
-    const { width, height, params } = this.plan(image.width, image.height);
-    if (image.width !== width || image.height !== height) {
-      input = resizeImage(image, width, height);
-      timings.resize = performance.now() - t;
-    }
     const out = { height: image.height, width: image.width };
-    const used = { width, height, patch: params.patch };
-    const tile = this.forward.tiler?.tileFor(input) ?? 0;
+    const plans = this.plans(image.width, image.height);
+    const used = usedOf(plans);
     let det: Detection;
-    if (tile > 0) {
-      const tiler = this.forward.tiler!;
-      const featureMap = await tiler.featureMap(input, params, tile, timings);
-      det = { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
-    } else det = { ...await this.forward.whole(input, out, params, timings), used };
+    if (plans.length === 1) {
+      const { input, tile } = this.#prepare(image, plans[0], timings);
+      const { params } = plans[0];
+      if (tile > 0) {
+        const tiler = this.forward.tiler!;
+        const featureMap = await tiler.featureMap(input, params, tile, timings);
+        det = { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
+      } else det = { ...await this.forward.whole(input, out, params, timings), used };
+    } else {
+      const maps: ScalarMap[] = [];
+      let tiles = 0; // the most tiles any scale needed
+      for (const plan of plans) {
+        const { input, tile } = this.#prepare(image, plan, timings);
+        const stage: Record<string, number> = {};
+        if (tile > 0) {
+          maps.push(await this.forward.tiler!.featureMap(input, plan.params, tile, stage));
+          tiles = Math.max(tiles, this.forward.tiler!.tileCount(input, tile));
+        } else {
+          maps.push(await this.forward.featureMap(input, plan.params, stage));
+          tiles = Math.max(tiles, 1);
+        }
+        for (const [k, v] of Object.entries(stage)) timings[k] = (timings[k] ?? 0) + v;
+      }
+      const t = performance.now();
+      const fused = await this.forward.fuse(maps);
+      timings.fuse = performance.now() - t;
+      det = { ...finishOnCpu(fused, out, tiles, timings), used };
+    }
     // The image score leaves out the border band where the map is least reliable and (relative)
     // is taken against the map's own typical level.
     const { scoreBorder, imageScore } = this.settings;
@@ -306,10 +352,43 @@ export class Detector {
     return det;
   }
 
+  /** The input resized to `plan`'s working size (its time added to `timings.resize`) and its tile. */
+  #prepare(
+    image: RgbImage,
+    plan: ScalePlan,
+    timings: Record<string, number>,
+  ): { input: RgbImage; tile: number } {
+    let input = image;
+    if (image.width !== plan.width || image.height !== plan.height) {
+      const t = performance.now();
+      input = resizeImage(image, plan.width, plan.height);
+      timings.resize = (timings.resize ?? 0) + performance.now() - t;
+    }
+    return { input, tile: this.forward.tiler?.tileFor(input) ?? 0 };
+  }
+
   /** Release sessions, workers and GPU resources. */
   async dispose(): Promise<void> {
     await this.forward.dispose();
   }
+}
+
+/** One working scale of an image: its size and the FCA parameters used there. */
+export interface ScalePlan {
+  width: number;
+  height: number;
+  params: FcaParams;
+}
+
+/** What `Detection.used` reports for `plans`: the first scale, and every scale when several. */
+function usedOf(plans: ScalePlan[]): NonNullable<Detection["used"]> {
+  const [first] = plans;
+  const used = { width: first.width, height: first.height, patch: first.params.patch };
+  if (plans.length === 1) return used;
+  return {
+    ...used,
+    scales: plans.map((p) => ({ width: p.width, height: p.height, patch: p.params.patch })),
+  };
 }
 
 /** One backend's composition: the untiled forward, the tiler, and what to release. */
@@ -322,6 +401,14 @@ interface Forward {
     params: FcaParams,
     timings: Record<string, number>,
   ): Promise<Detection>;
+  /** Whole-image forward up to the feature-resolution map (one scale of several). */
+  featureMap(
+    input: RgbImage,
+    params: FcaParams,
+    timings: Record<string, number>,
+  ): Promise<ScalarMap>;
+  /** The scales' feature-resolution maps fused into one ({@link fuseScales}, on this backend). */
+  fuse(maps: ScalarMap[]): Promise<ScalarMap>;
   /** The tiler around this source and engine (absent when the design cannot be tiled). */
   tiler?: Tiler;
   dispose(): Promise<void>;
@@ -402,25 +489,34 @@ function hostForward(
   tileFor?: (image: RgbImage) => number,
 ): Forward {
   const scale = isNeural(settings);
+  const featureMap = async (
+    input: RgbImage,
+    params: FcaParams,
+    timings: Record<string, number>,
+  ) => {
+    const lap = lapTimer();
+    let features = await source.extract(input);
+    timings[scale ? "backbone" : "features"] = lap();
+    checkFeatureSize(features.height, features.width, params.patch, input);
+    if (settings.pca) { // QFCA+ (docs/qfca.md): principal components before scaling
+      features = pcaProject(features, settings.pca);
+      timings.pca = lap();
+    }
+    // Neural features are min-max scaled per channel (convention 1); the hand-crafted ones are
+    // used as they are, as in the authors' code (principal components are scaled too).
+    if (scale || settings.pca) minMaxScale(features);
+    timings.scale = lap();
+    const map = await engine.featureMap(features, params);
+    timings[engine.stage] = lap();
+    return map;
+  };
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source, engine, tileFor),
+    featureMap,
+    fuse: (maps) => Promise.resolve(fuseScales(maps)),
     async whole(input, out, params, timings) {
-      const lap = lapTimer();
-      let features = await source.extract(input);
-      timings[scale ? "backbone" : "features"] = lap();
-      checkFeatureSize(features.height, features.width, params.patch, input);
-      if (settings.pca) { // QFCA+ (docs/qfca.md): principal components before scaling
-        features = pcaProject(features, settings.pca);
-        timings.pca = lap();
-      }
-      // Neural features are min-max scaled per channel (convention 1); the hand-crafted ones are
-      // used as they are, as in the authors' code (principal components are scaled too).
-      if (scale || settings.pca) minMaxScale(features);
-      timings.scale = lap();
-      const featureMap = await engine.featureMap(features, params);
-      timings[engine.stage] = lap();
-      return finishOnCpu(featureMap, out, 1, timings);
+      return finishOnCpu(await featureMap(input, params, timings), out, 1, timings);
     },
     async dispose() {
       engine.dispose();
@@ -458,9 +554,24 @@ async function gpuForward(
     throw new Error(`webgpu: ${design.stats}/${design.reference} is CPU-only`);
   }
   const engine = gpuHostEngine(design, fca);
+  const fusion = await GpuScaleFusion.create(device!);
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine, tileFor),
+    // One scale of several: the statistic's map at feature resolution, read back for the fusion.
+    featureMap: (input, params, timings) =>
+      withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
+        const { height, width } = features;
+        const result = await fca.run(
+          { ...features, prescaled: !neural },
+          params,
+          { height, width, colormapLut: INFERNO_RGBA8, keepFeatureMap: true },
+          design,
+        );
+        timings[settings.stats] = lap();
+        return { height, width, data: result.featureMap! };
+      }),
+    fuse: (maps) => fusion.fuse(maps),
     whole: (input, out, params, timings) =>
       withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
         // The uploaded input doubles as the overlay's image when it is at the output size.
@@ -511,19 +622,24 @@ async function qfcaGpuForward(
   device: GPUDevice,
 ): Promise<Forward> {
   const qfca = await GpuQfca.create(device);
+  const fusion = await GpuScaleFusion.create(device);
   const engine = qfcaGpuEngine(qfca, settings);
   const neural = isNeural(settings), bins = settings.bins ?? DEFAULT_QFCA_BINS;
+  const featureMap = (input: RgbImage, params: FcaParams, timings: Record<string, number>) =>
+    withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
+      // Neural features are min-max scaled (on the device); hand-crafted ones are used as they
+      // are, as on the cpu backend.
+      const map = await qfca.mapDevice(features.features, features, params, bins, neural);
+      timings.qfca = lap();
+      return map;
+    });
   return {
     runtime: source.runtime,
     tiler: makeTiler(settings, model, source.host, engine),
-    whole: (input, out, params, timings) =>
-      withDeviceFeatures(source, input, params, timings, neural, async (features, lap) => {
-        // Neural features are min-max scaled (on the device); hand-crafted ones are used as they
-        // are, as on the cpu backend.
-        const map = await qfca.mapDevice(features.features, features, params, bins, neural);
-        timings.qfca = lap();
-        return finishOnCpu(map, out, 1, timings);
-      }),
+    featureMap,
+    fuse: (maps) => fusion.fuse(maps),
+    whole: async (input, out, params, timings) =>
+      finishOnCpu(await featureMap(input, params, timings), out, 1, timings),
     async dispose() {
       engine.dispose();
       await source.dispose();

@@ -7,7 +7,7 @@
  * `memoryBudget` (large images go one at a time). Without worker threads it is a plain loop.
  * @module
  */
-import type { Detector } from "./detector.ts";
+import type { Detection, Detector } from "./detector.ts";
 import type { ImageIo, Timed } from "../io/io_pool.ts";
 import type { OutputPaths } from "../io/outputs.ts";
 import type { RgbImage } from "../io/types.ts";
@@ -30,7 +30,7 @@ export type StreamResult =
     /** Image tiles the detector used (1 when untiled). */
     tiles: number;
     /** The working size and patch the detector used, when it reports them. */
-    used?: { width: number; height: number; patch: number };
+    used?: Detection["used"];
     /** Threshold, verdict, normalised score and regions, when the stream decides. */
     decision?: Decision;
     outputs: OutputPaths;
