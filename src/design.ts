@@ -567,14 +567,6 @@ export function resolveSettings(
   }
   const settings = out as unknown as PipelineSettings;
   checkDesign(settings.stats, settings.reference);
-  // Scales are working sizes of the scale rule: a fixed size has no scales to choose.
-  if (given.cells !== undefined && settings.size !== "auto") {
-    throw new OptionError(
-      `${
-        optionLabel(optionSpec("cells"), naming)
-      } sets the scales of --size auto; it does not apply with --size ${settings.size}`,
-    );
-  }
   return settings;
 }
 
@@ -582,7 +574,15 @@ export function resolveSettings(
 export function parsePipelineFlags(values: Record<string, unknown>): PipelineSettings {
   const byName: Partial<Record<SettingName, unknown>> = {};
   for (const spec of PIPELINE_OPTIONS) byName[spec.name] = values[spec.flag];
-  return resolveSettings(byName);
+  const settings = resolveSettings(byName);
+  // Scales are working sizes of the scale rule: a fixed size has no scales to choose. (Checked
+  // on flags only: library callers may pass resolved settings, cells included, with any size.)
+  if (byName.cells !== undefined && settings.size !== "auto") {
+    throw new OptionError(
+      `--cells sets the scales of --size auto; it does not apply with --size ${settings.size}`,
+    );
+  }
+  return settings;
 }
 
 /** Throw a one-line error unless `stats` and `reference` can be combined. */

@@ -57,6 +57,8 @@ for (
     [["x.png", "--sigma-p", "abc"], /--sigma-p must be a number/],
     [["x.png", "--backend", "tpu"], /--backend must be auto, webgpu or cpu/],
     [["x.png", "--size", "7.5"], /--size must be/],
+    [["x.png", "--cells", "80,50"], /--cells must be 1 to 4 increasing integers/],
+    [["x.png", "--cells", "50", "--size", "320"], /--cells sets the scales of --size auto/],
     [["x.png", "--bogus"], /^error: unknown option --bogus \(see fca --help\)\n$/],
     [["demo", "--bogus"], /^error: unknown option --bogus \(see fca demo --help\)\n$/],
     [["x.png", "--io-workers=-1"], /--io-workers must be an integer in \[0, 64\]/],

@@ -60,7 +60,8 @@ Deno.test({
   async fn() {
     const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
     for (const design of CASES) {
-      const web = await Detector.create({ ...design, params, backend: "webgpu" });
+      // One scale: several (--cells 50,80) submit once per scale and fuse (scale_fusion.test.ts).
+      const web = await Detector.create({ ...design, params, backend: "webgpu", cells: "50" });
       try {
         await web.detect(image); // compile and plan first
         const [, { submits, maps }] = await countSubmitsAndMaps(() => web.detect(image));

@@ -4,7 +4,7 @@
  * single-scale runs fused by hand, and the option's validation.
  */
 import assert from "node:assert/strict";
-import { cellsOf, resolveSettings } from "../src/design.ts";
+import { cellsOf, parsePipelineFlags, resolveSettings } from "../src/design.ts";
 import { fuseScales, fusionGrid } from "../src/fca/fuse_scales.ts";
 import { resizeBilinear } from "../src/fca/upsample.ts";
 import type { ScalarMap } from "../src/fca/types.ts";
@@ -74,11 +74,12 @@ Deno.test("--cells: parsed, validated, and refused with a fixed --size", () => {
     );
   }
   assert.throws(
-    () => resolveSettings({ cells: "50,80", size: 320 }),
+    () => parsePipelineFlags({ cells: "50,80", size: "320" }),
     /--cells sets the scales of --size auto; it does not apply with --size 320/,
   );
   // The preset's scales do not stand in the way of a fixed size.
-  assert.equal(resolveSettings({ size: 320 }).size, 320);
+  assert.equal(parsePipelineFlags({ size: "320" }).size, 320);
+  assert.equal(resolveSettings({ size: 320, cells: "50,80" }).size, 320, "resolved settings pass");
 });
 
 /** A detector on hand-crafted colour features (stride 1, no model: fast and exact). */
