@@ -642,6 +642,8 @@ export function mapKeySettings(settings: PipelineSettings): Record<string, unkno
     if ((spec.name === "pad" || spec.name === "scoreBorder") && !settings[spec.name]) continue;
     if (spec.name === "imageScore" && settings.imageScore === "max") continue;
     if (spec.name === "output" && settings.output === undefined) continue;
+    // The scales act only with --size auto.
+    if (spec.name === "cells" && settings.size !== "auto") continue;
     key[spec.name] = spec.name === "bins"
       ? settings.bins ?? DEFAULT_QFCA_BINS
       : settings[spec.name] ?? null;

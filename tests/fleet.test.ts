@@ -67,6 +67,9 @@ Deno.test({
       "2000",
       "--patch",
       "3",
+      // One working scale keeps each job well inside the 2 s lock on a loaded 2-core machine.
+      "--cells",
+      "50",
     ];
     const a = fcaChild("worker A", workerArgs);
     const b = fcaChild("worker B", workerArgs);
@@ -135,6 +138,8 @@ Deno.test({
           "cpu",
           "--patch",
           "3",
+          "--cells",
+          "50",
         ],
         cwd: new URL("..", import.meta.url).pathname,
         env: { FCA_MODEL: MODEL_PATH, NO_COLOR: "1" },

@@ -114,7 +114,8 @@ gpuTest(
   async () => {
     const image = syntheticTexture(48, { seed: 11, defect: true }).image;
     const params = { patch: 5, sigmaP: 3, sigmaS: 1 };
-    const design = { features: "laws", stats: "qfca", params } as const;
+    // One scale: several (--cells 50,80) submit once per scale and fuse (scale_fusion.test.ts).
+    const design = { features: "laws", stats: "qfca", params, cells: "50" } as const;
     const cpu = await Detector.create({ ...design, backend: "cpu" });
     const web = await Detector.create({ ...design, backend: "webgpu" });
     try {

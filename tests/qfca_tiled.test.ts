@@ -66,6 +66,7 @@ Deno.test("qfca design: options from the table, one-line errors", async () => {
     "knnStride",
   ]);
   assert.equal(mapKeySettings(resolveSettings({ stats: "qfca" })).bins, 8);
+  assert.equal(mapKeySettings(resolveSettings({})).cells, "50,80", "scales with --size auto");
   assert.equal(mapKeySettings(resolveSettings({ pca: 16 })).pca, 16);
   assert.throws(() => resolveSettings({ bins: 1 }), /--bins must be an integer in \[2, 256\]/);
   assert.throws(() => resolveSettings({ pca: -1 }), /--pca must be 0/);

@@ -45,7 +45,7 @@ Deno.test({
       // (turned on by waitForEvent alone, it can race the Enter key and miss the dialog).
       page.on("filechooser", () => {});
       // Options in the page's address go to the API: here a threshold, so a verdict and regions.
-      await page.goto(`${url}/?threshold=0.03&min_area=16`);
+      await page.goto(`${url}/?threshold=0.05&min_area=16`);
       assert.equal(await page.title(), "fca — texture anomaly localisation");
 
       // Keyboard: the drop zone is focusable and opens the file picker with Enter (once the
@@ -72,7 +72,7 @@ Deno.test({
       assert.match(await page.textContent("#status") ?? "", /texture\.png: score/);
       assert.match(
         await page.textContent("#verdict") ?? "",
-        /^defect \(threshold 0.03, explicit\)/,
+        /^defect \(threshold 0.05, explicit\)/,
       );
       assert.match(await page.textContent("#regions") ?? "", /\d+×\d+ at \(\d+, \d+\), \d+ px/);
       const detects = () => requests.filter((r) => r === "POST /v1/detect").length;
