@@ -329,7 +329,8 @@ export const PIPELINE_OPTIONS: readonly OptionSpec[] = [
     arg: "N",
     kind: { type: "int", min: 0, max: 1024 },
     default: 0,
-    help: "the image score ignores N feature cells along each border (0 = map's max)",
+    help:
+      "the image score ignores N feature cells (of the first scale) along each border (0 = max)",
     changesMap: true,
   },
   {

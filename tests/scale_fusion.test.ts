@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { cellsOf, parsePipelineFlags, resolveSettings } from "../src/design.ts";
-import { fuseScales, fusionGrid } from "../src/fca/fuse_scales.ts";
+import { bandOnFused, fuseScales, fusionGrid } from "../src/fca/fuse_scales.ts";
 import { resizeBilinear } from "../src/fca/upsample.ts";
+import { imageScoreOf } from "../src/fca/image_score.ts";
 import type { ScalarMap } from "../src/fca/types.ts";
 import { GpuScaleFusion } from "../src/gpu/fuse_scales_gpu.ts";
 import { Detector, type DetectorOptions } from "../src/pipeline/detector.ts";
@@ -52,6 +53,14 @@ Deno.test("fuseScales: a coarse map is resized with the upsampling's taps before
   }
 });
 
+Deno.test("bandOnFused: the first scale's band, in cells of the fused grid", () => {
+  const grid = (height: number, width: number) => ({ height, width });
+  assert.equal(bandOnFused(4, grid(80, 120), grid(50, 75)), 6, "4 · 80 / 50 = 6.4");
+  assert.equal(bandOnFused(4, grid(50, 75), grid(50, 75)), 4, "one grid: unchanged");
+  assert.equal(bandOnFused(0, grid(80, 80), grid(50, 50)), 0);
+  assert.equal(bandOnFused(4, grid(36, 36), grid(30, 30)), 5, "4.8 rounds to 5");
+});
+
 gpuTest("gpu fuse_scales equals fuseScales (three scales, unequal grids)", async () => {
   const fusion = await GpuScaleFusion.create(SHARED_GPU!.device);
   const maps = [randomMap(7, 9, 5), randomMap(14, 18, 6), randomMap(11, 13, 7)];
@@ -84,7 +93,7 @@ Deno.test("--cells: parsed, validated, and refused with a fixed --size", () => {
 
 /** A detector on hand-crafted colour features (stride 1, no model: fast and exact). */
 function colors(opts: DetectorOptions) {
-  return Detector.create({ features: "colors", backend: "cpu", scoreBorder: 2, ...opts });
+  return Detector.create({ features: "colors", backend: "cpu", scoreBorder: 4, ...opts });
 }
 
 Deno.test({
@@ -109,7 +118,9 @@ Deno.test({
         patch: 3,
         scales: [{ width: 30, height: 30, patch: 3 }, { width: 36, height: 36, patch: 3 }],
       });
-      assert.ok(d.score !== a.score && d.score !== b.score, "scored on the fused map");
+      // Scored on the fused map, the 4-cell band of the first (30-cell) scale widened to the
+      // fused 36-cell grid: round(4 · 36 / 30) = 5 cells.
+      assert.equal(d.score, imageScoreOf(fused, 5, "relative"));
       // Scales the cap makes equal run once.
       const capped = await colors({ cells: "20,36" });
       try {

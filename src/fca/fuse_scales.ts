@@ -41,3 +41,17 @@ export function fuseScales(maps: readonly ScalarMap[]): ScalarMap {
   }
   return { height, width, data: sum };
 }
+
+/**
+ * A border band of `band` cells of the first scale's map (`--score-border`), in cells of the
+ * fused map: the same part of the image, since border artefacts reach as far into the image at
+ * every scale (4 cells of a 50-cell map are 6 cells of an 80-cell one).
+ */
+export function bandOnFused(
+  band: number,
+  fused: { height: number; width: number },
+  first: { height: number; width: number },
+): number {
+  const short = (m: { height: number; width: number }) => Math.min(m.height, m.width);
+  return Math.round((band * short(fused)) / short(first));
+}

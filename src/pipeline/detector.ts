@@ -30,7 +30,7 @@ import { checkFeatureSize } from "../fca/params.ts";
 import { minMaxScale } from "../fca/scale.ts";
 import type { FcaParams, ScalarMap } from "../fca/types.ts";
 import { resizeBilinear } from "../fca/upsample.ts";
-import { fuseScales } from "../fca/fuse_scales.ts";
+import { bandOnFused, fuseScales } from "../fca/fuse_scales.ts";
 import { GpuScaleFusion } from "../gpu/fuse_scales_gpu.ts";
 import { chooseBackend } from "../gpu/device.ts";
 import { GpuFca, isGpuDesign } from "../gpu/fca_gpu.ts";
@@ -315,6 +315,7 @@ export class Detector {
     const plans = this.plans(image.width, image.height);
     const used = usedOf(plans);
     let det: Detection;
+    let band = this.settings.scoreBorder;
     if (plans.length === 1) {
       const { input, tile } = this.#prepare(image, plans[0], timings);
       const { params } = plans[0];
@@ -341,13 +342,15 @@ export class Detector {
       const t = performance.now();
       const fused = await this.forward.fuse(maps);
       timings.fuse = performance.now() - t;
+      // --score-border counts cells of the first scale.
+      band = bandOnFused(band, fused, maps[0]);
       det = { ...finishOnCpu(fused, out, tiles, timings), used };
     }
     // The image score leaves out the border band where the map is least reliable and (relative)
     // is taken against the map's own typical level.
-    const { scoreBorder, imageScore } = this.settings;
-    if ((scoreBorder > 0 || imageScore === "relative") && det.featureMap) {
-      det.score = det.imageScore = imageScoreOf(det.featureMap, scoreBorder, imageScore);
+    const { imageScore } = this.settings;
+    if ((band > 0 || imageScore === "relative") && det.featureMap) {
+      det.score = det.imageScore = imageScoreOf(det.featureMap, band, imageScore);
     }
     return det;
   }
