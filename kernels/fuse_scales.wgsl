@@ -21,12 +21,7 @@ struct FuseDims {
   first: u32,
 }
 
-struct Tap {
-  i0: u32,
-  i1: u32,
-  w1: f32,
-  _pad: u32,
-}
+//#include bilinear
 
 @group(0) @binding(0) var<uniform> dims: FuseDims;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -43,17 +38,7 @@ fn main(
   if (p >= dims.outHeight * dims.outWidth) {
     return;
   }
-  let ty = taps[p / dims.outWidth];
-  let tx = taps[dims.outHeight + p % dims.outWidth];
-  let r0 = ty.i0 * dims.width;
-  let r1 = ty.i1 * dims.width;
-  let a = src[r0 + tx.i0];
-  let b = src[r0 + tx.i1];
-  let c = src[r1 + tx.i0];
-  let d = src[r1 + tx.i1];
-  let top = a + (b - a) * tx.w1;
-  let bottom = c + (d - c) * tx.w1;
-  let v = dims.weight * (top + (bottom - top) * ty.w1);
+  let v = dims.weight * bilinearAt(p);
   var prior = 0.0;
   if (dims.first == 0u) {
     prior = dst[p];

@@ -13,13 +13,7 @@
 // is (wg.y * gx + wg.x) * 64 + local index.
 
 //#include fca_dims
-
-struct Tap {
-  i0: u32,
-  i1: u32,
-  w1: f32,
-  _pad: u32,
-}
+//#include bilinear
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -36,11 +30,5 @@ fn main(
   if (p >= dims.outHeight * dims.outWidth) {
     return;
   }
-  let ty = taps[p / dims.outWidth];
-  let tx = taps[dims.outHeight + p % dims.outWidth];
-  let r0 = ty.i0 * dims.width;
-  let r1 = ty.i1 * dims.width;
-  let top = src[r0 + tx.i0] + (src[r0 + tx.i1] - src[r0 + tx.i0]) * tx.w1;
-  let bottom = src[r1 + tx.i0] + (src[r1 + tx.i1] - src[r1 + tx.i0]) * tx.w1;
-  dst[p] = top + (bottom - top) * ty.w1;
+  dst[p] = bilinearAt(p);
 }
