@@ -7,6 +7,7 @@
  * once the model is loaded) and `globalThis.fcaDetect(bytes, options)`.
  * @module
  */
+import type { Detection } from "../src/pipeline/detector.ts";
 import { download, pictures } from "./render.ts";
 import { type PageDetection, requireWebGpu, WebEngine, WebGpuMissing } from "./engine.ts";
 import { fileModel, ModelStore, originModel, type PageModel } from "./model_store.ts";
@@ -24,12 +25,7 @@ export interface FcaDetectResult {
   /** Threshold, verdict and regions, as the CLI prints them. */
   decision: PageDetection["decision"];
   /** The working size and patch the image ran at. */
-  used?: {
-    width: number;
-    height: number;
-    patch: number;
-    scales?: { width: number; height: number; patch: number }[];
-  };
+  used?: Detection["used"];
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
