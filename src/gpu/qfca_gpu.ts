@@ -63,18 +63,14 @@ export class GpuQfca {
     bins: number,
     reference?: Uint8Array,
   ): Promise<ScalarMap> {
-    try {
-      validateParams(params);
-      checkBins(bins);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (features.data.length !== features.channels * features.height * features.width) {
-      const { channels: C, height: H, width: W } = features;
-      return Promise.reject(
-        new Error(`qfca: feature data has ${features.data.length} values, expected ${C}x${H}x${W}`),
-      );
-    }
+    const { channels: C, height: H, width: W } = features;
+    const bad = argumentError(params, bins) ??
+      (features.data.length !== C * H * W
+        ? new Error(
+          `qfca: feature data has ${features.data.length} values, expected ${C}x${H}x${W}`,
+        )
+        : null);
+    if (bad) return Promise.reject(bad);
     return this.#queue.run(() => this.#map(features, params, bins, false, reference));
   }
 
@@ -90,12 +86,8 @@ export class GpuQfca {
     bins: number,
     scale: boolean,
   ): Promise<ScalarMap> {
-    try {
-      validateParams(params);
-      checkBins(bins);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    const bad = argumentError(params, bins);
+    if (bad) return Promise.reject(bad);
     return this.#queue.run(() => this.#map({ ...dims, buffer }, params, bins, scale));
   }
 
@@ -251,5 +243,16 @@ export class GpuQfca {
   dispose(): void {
     for (const b of this.#buffers) b.destroy();
     this.#buffers = [];
+  }
+}
+
+/** The one-line error of bad FCA parameters or bins, or null (public calls reject with it). */
+function argumentError(params: FcaParams, bins: number): Error | null {
+  try {
+    validateParams(params);
+    checkBins(bins);
+    return null;
+  } catch (e) {
+    return e as Error;
   }
 }

@@ -316,19 +316,16 @@ export class Detector {
     const used = usedOf(plans);
     let det: Detection;
     let band = this.settings.scoreBorder;
-    if (plans.length === 1) {
-      const { input, tile } = this.#prepare(image, plans[0], timings);
-      const { params } = plans[0];
-      if (tile > 0) {
-        const tiler = this.forward.tiler!;
-        const featureMap = await tiler.featureMap(input, params, tile, timings);
-        det = { ...finishOnCpu(featureMap, out, tiler.tileCount(input, tile), timings), used };
-      } else det = { ...await this.forward.whole(input, out, params, timings), used };
+    const single = plans.length === 1 ? this.#prepare(image, plans[0], timings) : null;
+    if (single && single.tile === 0) {
+      // One untiled scale: the backend's whole forward (on webgpu, one device-resident pass).
+      det = { ...await this.forward.whole(single.input, out, plans[0].params, timings), used };
     } else {
+      // Tiles or several scales: each scale's feature-resolution map, fused, then finished here.
       const maps: ScalarMap[] = [];
       let tiles = 0; // the most tiles any scale needed
       for (const plan of plans) {
-        const { input, tile } = this.#prepare(image, plan, timings);
+        const { input, tile } = single ?? this.#prepare(image, plan, timings);
         const stage: Record<string, number> = {};
         if (tile > 0) {
           maps.push(await this.forward.tiler!.featureMap(input, plan.params, tile, stage));
@@ -339,12 +336,15 @@ export class Detector {
         }
         for (const [k, v] of Object.entries(stage)) timings[k] = (timings[k] ?? 0) + v;
       }
-      const t = performance.now();
-      const fused = await this.forward.fuse(maps);
-      timings.fuse = performance.now() - t;
-      // --score-border counts cells of the first scale.
-      band = bandOnFused(band, fused, maps[0]);
-      det = { ...finishOnCpu(fused, out, tiles, timings), used };
+      let map = maps[0];
+      if (maps.length > 1) {
+        const t = performance.now();
+        map = await this.forward.fuse(maps);
+        timings.fuse = performance.now() - t;
+        // --score-border counts cells of the first scale.
+        band = bandOnFused(band, map, maps[0]);
+      }
+      det = { ...finishOnCpu(map, out, tiles, timings), used };
     }
     // The image score leaves out the border band where the map is least reliable and (relative)
     // is taken against the map's own typical level.

@@ -96,42 +96,22 @@ export class ThreadState {
     }
     if (k !== null) {
       for (let c0 = 0; c0 < C; c0 += KERNEL_CHANNELS) {
-        const band = R.padded + (c0 * PH * PW + i0 * PW) * 4,
-          nch = Math.min(KERNEL_CHANNELS, C - c0);
-        const mins = R.mins + c0 * 4, ref = R.ref + c0 * area * 4, rowBytes = rowLen * 8;
+        // Band, plane, channels, minima, reference, accumulator, scratch and the geometry.
+        const head = [
+          R.padded + (c0 * PH * PW + i0 * PW) * 4,
+          PH * PW * 4,
+          Math.min(KERNEL_CHANNELS, C - c0),
+          R.mins + c0 * 4,
+          R.ref + c0 * area * 4,
+          acc.byteOffset,
+          scratchAt,
+          W,
+          T,
+          PW,
+        ] as const;
         // With minima masks (T ≤ 31) the band kernel visits each value once; the same sums.
-        if (s.useMasks) {
-          k.rankBand(
-            band,
-            PH * PW * 4,
-            nch,
-            mins,
-            ref,
-            acc.byteOffset,
-            scratchAt,
-            W,
-            T,
-            PW,
-            rows,
-            rowBytes,
-          );
-        } else {
-          k.rank(
-            band,
-            PH * PW * 4,
-            nch,
-            mins,
-            ref,
-            acc.byteOffset,
-            scratchAt,
-            W,
-            T,
-            PW,
-            0,
-            rows,
-            rowBytes,
-          );
-        }
+        if (s.useMasks) k.rankBand(...head, rows, rowLen * 8);
+        else k.rank(...head, 0, rows, rowLen * 8);
       }
     }
     for (let r = 0; r < rows; r++) {
